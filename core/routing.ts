@@ -1,0 +1,88 @@
+// The routing decision, pure: which worker gets the next request. Run by the endpoint's Durable
+// Object on every /route/ and by the autoscaling simulator, so both route the same way.
+
+export type WorkerPhase = "loading" | "ready" | "draining" | "error" | "stale";
+
+/** What the router knows of one worker, from its reports and from what it routed since. */
+export interface LiveWorker {
+  id: string;
+  url: string | null;
+  /** The state the agent declared, or one inferred from Vast's fields. */
+  reported: "loading" | "ready" | "draining" | "error";
+  /** Workload in flight at the last report. */
+  cur_load: number;
+  /** Workload routed to it that its last report did not yet include. */
+  pending_load: number;
+  /** Measured capacity, workload units/s (0 until benchmarked). */
+  max_perf: number;
+  /** ms since epoch of the last report. */
+  last_report_at: number;
+}
+
+export interface RoutingLimits {
+  now: number;
+  /** No report for this long (ms) → the worker is stale and never chosen. */
+  staleAfterMs: number;
+  /** Seconds of queued work beyond which a worker is not chosen. */
+  maxQueueTime: number;
+}
+
+export function phaseOf(w: LiveWorker, now: number, staleAfterMs: number): WorkerPhase {
+  if (w.reported === "error") return "error";
+  if (now - w.last_report_at > staleAfterMs) return "stale";
+  if (w.reported === "draining") return "draining";
+  if (w.reported === "ready" && w.url !== null && w.max_perf > 0) return "ready";
+  return "loading";
+}
+
+/** Seconds of work ahead of a request of `cost` on this worker. */
+export function expectedWait(w: LiveWorker, cost: number): number {
+  return (w.cur_load + w.pending_load + cost) / w.max_perf;
+}
+
+export type PickResult =
+  | { kind: "worker"; worker: LiveWorker; wait: number }
+  | { kind: "none"; status: string; loading: number; busy: number };
+
+/**
+ * The ready worker with the lowest expected wait, skipping stale, errored, loading and draining
+ * workers and those whose queue would exceed `maxQueueTime`. An idle worker is always eligible,
+ * so a request costlier than `maxQueueTime × max_perf` is still served somewhere.
+ * Greedy lowest-wait spreads a burst across workers in proportion to `max_perf`.
+ */
+export function pickWorker(workers: Iterable<LiveWorker>, cost: number, limits: RoutingLimits): PickResult {
+  let best: LiveWorker | null = null;
+  let bestWait = Infinity;
+  let loading = 0;
+  let busy = 0;
+  let total = 0;
+  for (const w of workers) {
+    total++;
+    const phase = phaseOf(w, limits.now, limits.staleAfterMs);
+    if (phase === "loading") loading++;
+    if (phase !== "ready") continue;
+    const wait = expectedWait(w, cost);
+    const idle = w.cur_load + w.pending_load === 0;
+    if (wait > limits.maxQueueTime && !idle) {
+      busy++;
+      continue;
+    }
+    if (wait < bestWait || (wait === bestWait && best !== null && w.id < best.id)) {
+      best = w;
+      bestWait = wait;
+    }
+  }
+  if (best) return { kind: "worker", worker: best, wait: bestWait };
+  return { kind: "none", status: statusInWords(total, loading, busy), loading, busy };
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+function statusInWords(total: number, loading: number, busy: number): string {
+  if (total === 0) return "no workers: scaling up";
+  if (busy > 0) return `busy: ${plural(busy, "worker")} at max_queue_time${loading ? `, ${loading} starting` : ""}`;
+  if (loading > 0) return `loading: ${plural(loading, "worker")} starting`;
+  return `unavailable: ${plural(total, "worker")}, none ready`;
+}

@@ -1,0 +1,401 @@
+// One Durable Object per endpoint: the live state of its workers and the routing decision.
+// Coarse typed RPC methods (route, report, finish, snapshot, workers, reload), each a whole job.
+// Durable in its SQLite: the reqnum counter (reserved in blocks, so a restart never reuses one)
+// and each worker's last report (so routing resumes at once after an eviction).
+import { DurableObject } from "cloudflare:workers";
+import { pickWorker, phaseOf, type LiveWorker } from "../../core/routing.ts";
+import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, type EndpointSnapshot, type LoadBucket, type WorkerSnapshot } from "../../core/snapshot.ts";
+import type { WorkerStatus } from "../../core/wire.ts";
+import { log } from "../../core/log.ts";
+import { loadConfig, type RouterConfig } from "./config.ts";
+import { database, loadRoutingConfig, type RoutingConfig } from "./endpoint-store.ts";
+
+/** reqnums are reserved this many at a time: one storage write per block, none per route. */
+const SEQ_BLOCK = 1024;
+/** Routed load not yet seen in a report is forgotten after this long (the client never came, or finished). */
+const PENDING_GRACE_MS = 5_000;
+/** D1 is re-read at least this often, even if an admin change failed to reach us. */
+const CONFIG_TTL_MS = 60_000;
+const MISSING_CONFIG_TTL_MS = 5_000;
+/** At most one "needs capacity now" call per endpoint this often. */
+const SCALE_NOW_INTERVAL_MS = 5_000;
+/** A request without a worker counts as waiting at the edge for this long after its last poll. */
+const WAITING_WINDOW_MS = 10_000;
+const DEFAULT_REPLAY_TIMEOUT_S = 60;
+
+export interface RouteCall {
+  endpoint: string;
+  keyHash: string;
+  cost: number;
+  request_idx?: number;
+  replay_timeout?: number;
+}
+
+export type RouteOutcome =
+  | { kind: "ready"; url: string; reqnum: number; request_idx: number; cost: number; worker_id: string }
+  | { kind: "waiting"; status: string; request_idx: number; queue_position: number }
+  | { kind: "not_found" }
+  | { kind: "unauthorized" }
+  | { kind: "rate_limited"; retry_after_s: number };
+
+interface WorkerRecord extends LiveWorker {
+  loadtime: number;
+  error_msg: string;
+  gpu_name: string | null;
+  version: string | null;
+  /** request_idx → routed load not yet in a report. Memory only. */
+  pendings: Map<number, { cost: number; at: number }>;
+}
+
+interface RequestEntry {
+  cost: number;
+  worker_id: string | null;
+  first_seen: number;
+  touched: number;
+  expires: number;
+}
+
+type PersistedWorker = Omit<WorkerRecord, "pendings" | "pending_load">;
+
+function emptyBucket(start: number): LoadBucket {
+  return { start, arrived: 0, requests: 0, served: 0, rejected: 0, held_peak: 0 };
+}
+
+export class EndpointObject extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly settings: RouterConfig;
+  private seq = 0;
+  private seqCeiling = 0;
+  private lastRequestAt: number | null = null;
+  private lastRequestPersisted = 0;
+  private config: { value: RoutingConfig | null; loadedAt: number } | undefined;
+  private configLoading: Promise<RoutingConfig | null> | undefined;
+  private readonly workers = new Map<string, WorkerRecord>();
+  private readonly requests = new Map<number, RequestEntry>();
+  private readonly buckets: LoadBucket[] = [];
+  private readonly waiters = new Set<() => void>();
+  private readonly rate = new Map<string, { tokens: number; at: number }>();
+  private held = 0;
+  private lastScaleNow = 0;
+  private lastSweep = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.settings = loadConfig(env);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, state TEXT NOT NULL)`);
+    for (const row of this.sql.exec<{ key: string; value: string }>(`SELECT key, value FROM meta`)) {
+      if (row.key === "seq_ceiling") this.seq = this.seqCeiling = Number(row.value);
+      if (row.key === "last_request_at") this.lastRequestAt = this.lastRequestPersisted = Number(row.value);
+    }
+    for (const row of this.sql.exec<{ state: string }>(`SELECT state FROM workers`)) {
+      const w = JSON.parse(row.state) as PersistedWorker;
+      this.workers.set(w.id, { ...w, pending_load: 0, pendings: new Map() });
+    }
+  }
+
+  // ------------------------------------------------------------------ RPC
+
+  /** Authenticates the key, then picks a worker, holding the call while none is ready. */
+  async route(call: RouteCall): Promise<RouteOutcome> {
+    const config = await this.routingConfig(call.endpoint);
+    if (!config) return { kind: "not_found" };
+    if (!config.keyHashes.includes(call.keyHash)) return { kind: "unauthorized" };
+    const now = Date.now();
+    const retry = this.takeRateToken(call.keyHash, now);
+    if (retry > 0) return { kind: "rate_limited", retry_after_s: Math.ceil(retry) };
+    this.noteActivity(now);
+
+    const replayS = call.replay_timeout ?? DEFAULT_REPLAY_TIMEOUT_S;
+    this.sweepRequests(now);
+    let idx = call.request_idx ?? 0;
+    let entry = idx > 0 ? this.requests.get(idx) : undefined;
+    if (!entry) {
+      idx = this.nextSeq();
+      entry = { cost: call.cost, worker_id: null, first_seen: now, touched: now, expires: now + replayS * 1000 };
+      const bucket = this.bucket(now);
+      bucket.arrived += call.cost;
+      bucket.requests += 1;
+    } else {
+      // A re-poll or a retry elsewhere: the request's load moves, it is never added twice.
+      this.unassign(idx, entry);
+      this.requests.delete(idx);
+      entry.touched = now;
+      entry.expires = Math.max(entry.expires, now + replayS * 1000);
+    }
+    this.requests.set(idx, entry);
+
+    if (config.params.endpoint_state === "stopped") {
+      return { kind: "waiting", status: "endpoint stopped", request_idx: idx, queue_position: 0 };
+    }
+
+    const deadline = now + this.settings.ROUTE_HOLD_MS;
+    this.held++;
+    this.bucket(now).held_peak = Math.max(this.bucket(now).held_peak, this.held);
+    try {
+      for (;;) {
+        const t = Date.now();
+        const pick = pickWorker(this.workers.values(), entry.cost, {
+          now: t,
+          staleAfterMs: this.settings.STALE_AFTER_MS,
+          maxQueueTime: config.params.max_queue_time,
+        });
+        if (pick.kind === "worker") {
+          const w = pick.worker as WorkerRecord;
+          this.assign(idx, entry, w, t);
+          return { kind: "ready", url: w.url ?? "", reqnum: this.nextSeq(), request_idx: idx, cost: entry.cost, worker_id: w.id };
+        }
+        if (config.params.endpoint_state === "active") this.askForCapacity(call.endpoint, pick.status, t);
+        if (t >= deadline || !this.requests.has(idx)) {
+          return { kind: "waiting", status: pick.status, request_idx: idx, queue_position: this.queuePosition(idx, entry) };
+        }
+        await this.changeOrTimeout(deadline - t);
+      }
+    } finally {
+      this.held--;
+    }
+  }
+
+  /** A worker's `/worker_status/` report (already authenticated by the Worker). */
+  async report(workerId: string, status: Omit<WorkerStatus, "mtoken">): Promise<void> {
+    const now = Date.now();
+    const prev = this.workers.get(workerId);
+    const reported: WorkerRecord["reported"] =
+      status.state ?? (status.error_msg ? "error" : status.loadtime > 0 && status.max_perf > 0 ? "ready" : "loading");
+    const w: WorkerRecord = {
+      id: workerId,
+      url: status.url ?? prev?.url ?? null,
+      reported,
+      cur_load: status.cur_load,
+      pending_load: 0,
+      max_perf: status.max_perf,
+      last_report_at: now,
+      loadtime: status.loadtime,
+      error_msg: status.error_msg,
+      gpu_name: status.gpu_name ?? prev?.gpu_name ?? null,
+      version: status.version ?? prev?.version ?? null,
+      pendings: prev?.pendings ?? new Map(),
+    };
+    const working = new Set(status.working_request_idxs ?? []);
+    for (const [idx, p] of w.pendings) {
+      if (working.has(idx) || p.at < now - PENDING_GRACE_MS) w.pendings.delete(idx);
+    }
+    this.recomputePending(w);
+    this.workers.set(workerId, w);
+    const bucket = this.bucket(now);
+    bucket.served += status.cur_perf;
+    bucket.rejected += status.rej_load;
+    const { pendings: _p, pending_load: _l, ...persisted } = w;
+    this.sql.exec(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, workerId, JSON.stringify(persisted));
+    if (prev?.reported !== reported) {
+      log("info", "worker state", { worker: workerId, state: reported, error: status.error_msg || undefined });
+    }
+    if (phaseOf(w, now, this.settings.STALE_AFTER_MS) === "ready") this.wake();
+  }
+
+  /** `/delete_requests/`: the worker finished these requests. */
+  async finish(workerId: string, requestIdxs: number[]): Promise<number> {
+    const w = this.workers.get(workerId);
+    let done = 0;
+    for (const idx of requestIdxs) {
+      const entry = this.requests.get(idx);
+      if (entry && entry.worker_id === workerId) {
+        this.unassign(idx, entry);
+        this.requests.delete(idx);
+        done++;
+      } else if (w?.pendings.delete(idx)) {
+        done++;
+      }
+    }
+    if (w) this.recomputePending(w);
+    if (done > 0) this.wake();
+    return done;
+  }
+
+  /** The load picture the scaler decides from. */
+  async snapshot(): Promise<EndpointSnapshot> {
+    const now = Date.now();
+    this.sweepRequests(now);
+    let requests = 0;
+    let workload = 0;
+    for (const r of this.requests.values()) {
+      if (r.worker_id === null && now - r.touched <= WAITING_WINDOW_MS) {
+        requests++;
+        workload += r.cost;
+      }
+    }
+    return {
+      endpoint: this.config?.value?.name ?? this.ctx.id.name ?? "",
+      now,
+      workers: this.workerList(now),
+      buckets: this.buckets.map((b) => ({ ...b })),
+      waiting: { requests, workload },
+      last_request_at: this.lastRequestAt,
+    };
+  }
+
+  /** Live workers, for the admin API. */
+  async listWorkers(): Promise<WorkerSnapshot[]> {
+    return this.workerList(Date.now());
+  }
+
+  /** Forget a worker that was released (the scaler destroyed it, or an admin detached it). */
+  async forget(workerId: string): Promise<boolean> {
+    const had = this.workers.delete(workerId);
+    this.sql.exec(`DELETE FROM workers WHERE id = ?`, workerId);
+    return had;
+  }
+
+  /** Drops the cached endpoint configuration; the next call re-reads D1. */
+  async reload(): Promise<void> {
+    this.config = undefined;
+    this.configLoading = undefined;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async routingConfig(name: string): Promise<RoutingConfig | null> {
+    const now = Date.now();
+    const c = this.config;
+    if (c && now - c.loadedAt < (c.value ? CONFIG_TTL_MS : MISSING_CONFIG_TTL_MS) && (!c.value || c.value.name === name)) {
+      return c.value;
+    }
+    this.configLoading ??= loadRoutingConfig(database(this.env.DB), name).then(
+      (value) => {
+        this.config = { value, loadedAt: Date.now() };
+        this.configLoading = undefined;
+        return value;
+      },
+      (e: unknown) => {
+        this.configLoading = undefined;
+        throw e;
+      },
+    );
+    return this.configLoading;
+  }
+
+  private nextSeq(): number {
+    this.seq++;
+    if (this.seq > this.seqCeiling) {
+      this.seqCeiling = this.seq + SEQ_BLOCK;
+      this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('seq_ceiling', ?)`, String(this.seqCeiling));
+    }
+    return this.seq;
+  }
+
+  private noteActivity(now: number): void {
+    this.lastRequestAt = now;
+    if (now - this.lastRequestPersisted > 10_000) {
+      this.lastRequestPersisted = now;
+      this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('last_request_at', ?)`, String(now));
+    }
+  }
+
+  /** Token bucket per key hash: returns 0 if allowed, else seconds until the next token. */
+  private takeRateToken(keyHash: string, now: number): number {
+    const rate = this.settings.ROUTE_RATE_PER_KEY;
+    const burst = rate * 2;
+    const b = this.rate.get(keyHash) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    this.rate.set(keyHash, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return (1 - b.tokens) / rate;
+  }
+
+  private assign(idx: number, entry: RequestEntry, w: WorkerRecord, now: number): void {
+    entry.worker_id = w.id;
+    w.pendings.set(idx, { cost: entry.cost, at: now });
+    w.pending_load += entry.cost;
+  }
+
+  private unassign(idx: number, entry: RequestEntry): void {
+    if (entry.worker_id === null) return;
+    const w = this.workers.get(entry.worker_id);
+    if (w?.pendings.delete(idx)) this.recomputePending(w);
+    entry.worker_id = null;
+  }
+
+  private recomputePending(w: WorkerRecord): void {
+    let sum = 0;
+    for (const p of w.pendings.values()) sum += p.cost;
+    w.pending_load = sum;
+  }
+
+  /** Drops requests past their replay timeout: a full pass at most once a second keeps routing O(1) amortised. */
+  private sweepRequests(now: number): void {
+    if (now - this.lastSweep < 1000) return;
+    this.lastSweep = now;
+    for (const [idx, r] of this.requests) {
+      if (r.expires > now) continue;
+      this.unassign(idx, r);
+      this.requests.delete(idx);
+    }
+  }
+
+  private queuePosition(idx: number, entry: RequestEntry): number {
+    let ahead = 0;
+    for (const [other, r] of this.requests) {
+      if (other !== idx && r.worker_id === null && r.first_seen < entry.first_seen) ahead++;
+    }
+    return ahead;
+  }
+
+  private bucket(now: number): LoadBucket {
+    const start = now - (now % LOAD_BUCKET_MS);
+    const last = this.buckets[this.buckets.length - 1];
+    if (last && last.start === start) return last;
+    const fresh = emptyBucket(start);
+    this.buckets.push(fresh);
+    if (this.buckets.length > LOAD_HISTORY_BUCKETS) this.buckets.shift();
+    return fresh;
+  }
+
+  private changeOrTimeout(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      this.waiters.add(done);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Fast path into the scaler: this endpoint needs capacity now (throttled, never awaited by routing). */
+  private askForCapacity(endpoint: string, status: string, now: number): void {
+    if (now - this.lastScaleNow < SCALE_NOW_INTERVAL_MS) return;
+    this.lastScaleNow = now;
+    const call = this.env.SCALER.scaleNow(endpoint, status).catch((e: unknown) =>
+      log("warn", "scale-now call failed", { endpoint, error: String(e) }),
+    );
+    this.ctx.waitUntil(call);
+  }
+
+  private workerList(now: number): WorkerSnapshot[] {
+    return [...this.workers.values()]
+      .map((w) => ({
+        id: w.id,
+        url: w.url,
+        phase: phaseOf(w, now, this.settings.STALE_AFTER_MS),
+        cur_load: w.cur_load,
+        pending_load: w.pending_load,
+        max_perf: w.max_perf,
+        last_report_age_s: Math.max(0, (now - w.last_report_at) / 1000),
+        loadtime: w.loadtime,
+        error_msg: w.error_msg,
+        gpu_name: w.gpu_name,
+        version: w.version,
+      }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+}

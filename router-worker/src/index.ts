@@ -1,0 +1,37 @@
+// Wiring only: the router's routes, its error handling, and the Durable Object class.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../../core/app-error.ts";
+import { admin } from "./admin.ts";
+import { endpointWorkers } from "./endpoint-workers.ts";
+import { notFoundHandler, onError } from "./errors.ts";
+import { keys } from "./keys.ts";
+import { reports } from "./reports.ts";
+import { route } from "./route.ts";
+
+export { EndpointObject } from "./endpoint-object.ts";
+
+/** Largest body any route accepts (a worker report with thousands of request ids fits). */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+const app = new Hono<{ Bindings: Env }>()
+  .use(
+    "*",
+    bodyLimit({
+      maxSize: BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new AppError(413, "payload_too_large", `the body exceeds ${BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
+  )
+  .get("/health", (c) => c.json({ ok: true }))
+  .route("/", route)
+  .route("/", keys)
+  .route("/", reports)
+  .route("/", endpointWorkers)
+  .route("/api/v1", admin);
+
+app.onError(onError);
+app.notFound(notFoundHandler);
+
+export default app;

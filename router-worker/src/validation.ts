@@ -1,0 +1,58 @@
+// The one validator wrapper: every body and query goes through a zod schema before a handler runs.
+// Handlers read only `c.req.valid(...)`.
+import { validator } from "hono/validator";
+import { z } from "zod";
+import { AppError, badRequest } from "../../core/app-error.ts";
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message))
+    .join("; ");
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+const isJson = (type: string) => /^application\/([\w.-]+\+)?json$/.test(type);
+
+const notJson = () => new AppError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw badRequest(describe(parsed.error));
+  return parsed.data;
+}
+
+/** A JSON body parsed by `schema`: 415 for another content type, 400 for malformed JSON or a wrong shape. */
+export const jsonBody = <S extends z.ZodType>(schema: S) =>
+  validator("json", (value, c): z.output<S> => {
+    if (!isJson(mediaType(c.req.header("content-type")))) throw notJson();
+    return parseWith(schema, value);
+  });
+
+/** Like `jsonBody`, but an empty body without a content type stands for `{}`. */
+export const optionalJsonBody = <S extends z.ZodType>(schema: S) =>
+  validator("json", async (value, c): Promise<z.output<S>> => {
+    const type = mediaType(c.req.header("content-type"));
+    if (type === "" && (await c.req.text()).trim() === "") return parseWith(schema, {});
+    if (!isJson(type)) throw notJson();
+    return parseWith(schema, value);
+  });
+
+/** Query parameters parsed by `schema`. */
+export const queryParams = <S extends z.ZodType>(schema: S) =>
+  validator("query", (value): z.output<S> => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw badRequest(describe(parsed.error));
+    return parsed.data;
+  });
+
+/** Path parameters parsed by `schema`. */
+export const pathParams = <S extends z.ZodType>(schema: S) =>
+  validator("param", (value): z.output<S> => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw badRequest(describe(parsed.error));
+    return parsed.data;
+  });
