@@ -5,7 +5,7 @@ import { adminCall, call, json, makeEndpoint, postJson, readyWorker, routeOk, ta
 
 describe("admin API", () => {
   it("refuses calls without the admin token, in the {code, message} shape", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "Basic abc" }]) {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "Basic abc" }] as Record<string, string>[]) {
       const res = await call("/api/v1/endpoints", { headers });
       expect([400, 401]).toContain(res.status);
       expect(await json(res)).toMatchObject({ code: "unauthorized" });
