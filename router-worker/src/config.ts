@@ -1,6 +1,9 @@
 // The router's string settings, parsed once per isolate with defaults and clear errors.
 import { z } from "zod";
 
+/** Largest body any route accepts (a worker report with thousands of request ids fits). */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
 export const RouterConfig = z.object({
@@ -8,7 +11,7 @@ export const RouterConfig = z.object({
   STALE_AFTER_MS: int(30_000, 1000, 3_600_000),
   TOKEN_TTL_S: int(60, 1, 3600),
   TOKEN_TTL_MAX_S: int(300, 1, 3600),
-  ROUTE_RATE_PER_KEY: int(200, 1, 1_000_000),
+  ROUTE_RATE_PER_KEY: int(1000, 1, 1_000_000),
 });
 export type RouterConfig = z.infer<typeof RouterConfig>;
 

@@ -77,7 +77,9 @@ export class EndpointObject extends DurableObject<Env> {
   private readonly rate = new Map<string, { tokens: number; at: number }>();
   private held = 0;
   private lastScaleNow = 0;
-  private lastSweep = 0;
+  /** Second → request ids whose replay timeout ends then (see sweepRequests). */
+  private readonly expiry = new Map<number, number[]>();
+  private swept = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -114,6 +116,7 @@ export class EndpointObject extends DurableObject<Env> {
     if (!entry) {
       idx = this.nextSeq();
       entry = { cost: call.cost, worker_id: null, first_seen: now, touched: now, expires: now + replayS * 1000 };
+      this.scheduleExpiry(idx, entry.expires);
       const bucket = this.bucket(now);
       bucket.arrived += call.cost;
       bucket.requests += 1;
@@ -122,7 +125,10 @@ export class EndpointObject extends DurableObject<Env> {
       this.unassign(idx, entry);
       this.requests.delete(idx);
       entry.touched = now;
-      entry.expires = Math.max(entry.expires, now + replayS * 1000);
+      if (now + replayS * 1000 > entry.expires) {
+        entry.expires = now + replayS * 1000;
+        this.scheduleExpiry(idx, entry.expires);
+      }
     }
     this.requests.set(idx, entry);
 
@@ -247,6 +253,11 @@ export class EndpointObject extends DurableObject<Env> {
     return had;
   }
 
+  /** The cheapest possible call: what a round trip to this object costs (benchmarks, health checks). */
+  async ping(): Promise<number> {
+    return this.seq;
+  }
+
   /** Drops the cached endpoint configuration; the next call re-reads D1. */
   async reload(): Promise<void> {
     this.config = undefined;
@@ -326,15 +337,34 @@ export class EndpointObject extends DurableObject<Env> {
     w.pending_load = sum;
   }
 
-  /** Drops requests past their replay timeout: a full pass at most once a second keeps routing O(1) amortised. */
+  /** Schedules `idx` to be checked for expiry in the second its replay timeout ends. */
+  private scheduleExpiry(idx: number, expires: number): void {
+    const second = Math.ceil(expires / 1000);
+    const slot = this.expiry.get(second);
+    if (slot) slot.push(idx);
+    else this.expiry.set(second, [idx]);
+  }
+
+  /**
+   * Drops requests past their replay timeout. A timing wheel of one slot per second makes this
+   * O(expired) rather than a pass over every live request; a slot's entries are re-checked because
+   * a re-poll may have extended an entry's life since it was scheduled.
+   */
   private sweepRequests(now: number): void {
-    if (now - this.lastSweep < 1000) return;
-    this.lastSweep = now;
-    for (const [idx, r] of this.requests) {
-      if (r.expires > now) continue;
-      this.unassign(idx, r);
-      this.requests.delete(idx);
+    const until = Math.floor(now / 1000);
+    if (until <= this.swept) return;
+    for (const [second, idxs] of this.expiry) {
+      if (second > until) continue;
+      this.expiry.delete(second);
+      for (const idx of idxs) {
+        const r = this.requests.get(idx);
+        if (r && r.expires <= now) {
+          this.unassign(idx, r);
+          this.requests.delete(idx);
+        }
+      }
     }
+    this.swept = until;
   }
 
   private queuePosition(idx: number, entry: RequestEntry): number {

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../core/app-error.ts";
+import { BODY_LIMIT_BYTES } from "./config.ts";
 import { admin } from "./admin.ts";
 import { endpointWorkers } from "./endpoint-workers.ts";
 import { notFoundHandler, onError } from "./errors.ts";
@@ -10,9 +11,6 @@ import { reports } from "./reports.ts";
 import { route } from "./route.ts";
 
 export { EndpointObject } from "./endpoint-object.ts";
-
-/** Largest body any route accepts (a worker report with thousands of request ids fits). */
-export const BODY_LIMIT_BYTES = 256 * 1024;
 
 const app = new Hono<{ Bindings: Env }>()
   .use(

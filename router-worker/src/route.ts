@@ -15,12 +15,25 @@ export function apiKeyOf(bodyKey: string | undefined, authorization: string | un
   return bearer ?? (queryKey || undefined);
 }
 
+/** Key → SHA-256, per isolate: a busy client sends the same key thousands of times a second. */
+const KEY_HASH_CACHE_MAX = 1024;
+const keyHashes = new Map<string, string>();
+
+async function keyHashOf(key: string): Promise<string> {
+  const hit = keyHashes.get(key);
+  if (hit) return hit;
+  const hash = await hashSecret(key);
+  if (keyHashes.size >= KEY_HASH_CACHE_MAX) keyHashes.clear();
+  keyHashes.set(key, hash);
+  return hash;
+}
+
 export const route = new Hono<{ Bindings: Env }>().post("/route/", jsonBody(RouteRequest), async (c) => {
   const body = c.req.valid("json");
   const key = apiKeyOf(body.api_key, c.req.header("authorization"), c.req.query("api_key"));
   if (!key || key.length > 512) throw unauthorized("no api key");
   const settings = loadConfig(c.env);
-  const [keyHash, keys] = await Promise.all([hashSecret(key), signers(c.env)]);
+  const [keyHash, keys] = await Promise.all([keyHashOf(key), signers(c.env)]);
   const outcome = await c.env.ENDPOINTS.getByName(body.endpoint).route({
     endpoint: body.endpoint,
     keyHash,
