@@ -70,7 +70,10 @@ async function wrkLoop(spec: LoadSpec): Promise<LoadResult> {
   if (spec.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(spec.body)}`);
   writeFileSync(lua, `${lines.join("\n")}\n`);
   try {
-    const { stdout } = await promisify(execFile)("wrk", ["-t1", `-c${spec.concurrency}`, `-d${spec.seconds}s`, "--latency", "-s", lua, `${spec.origin}${spec.path}`]);
+    // With WRK_CPU set, wrk runs pinned to that CPU (the server pinned to another: see pinProcess).
+    const cmd = process.env.WRK_CPU ? "taskset" : "wrk";
+    const pre = process.env.WRK_CPU ? ["-c", process.env.WRK_CPU, "wrk"] : [];
+    const { stdout } = await promisify(execFile)(cmd, [...pre, "-t1", `-c${spec.concurrency}`, `-d${spec.seconds}s`, "--latency", "-s", lua, `${spec.origin}${spec.path}`]);
     const requests = Number(stdout.match(/(\d+) requests in/)?.[1] ?? 0);
     const bad = Number(stdout.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
     const socket = stdout.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);

@@ -17,7 +17,7 @@ export interface BenchRouter {
 }
 
 /** Bundles `entry` with the router's wrangler.toml and serves it on a loopback port. */
-export async function startMiniflareRouter(entry: string, secrets: DevSecrets, vars: Record<string, string> = {}): Promise<BenchRouter> {
+export async function startMiniflareRouter(entry: string, secrets: DevSecrets, vars: Record<string, string> = {}, inspectorPort?: number): Promise<BenchRouter> {
   const outdir = mkdtempSync(join(tmpdir(), "bench-bundle-"));
   await run(resolve(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "-c", "wrangler.toml", resolve(ROOT, entry)], {
     cwd: ROOT,
@@ -35,6 +35,7 @@ export async function startMiniflareRouter(entry: string, secrets: DevSecrets, v
     host: "127.0.0.1",
     port: 0,
     cf: false,
+    ...(inspectorPort ? { inspectorPort } : {}),
     d1Databases: { DB: "bench-db" },
     durableObjects: { ENDPOINTS: { className: "EndpointObject", useSQLite: true } },
     // The scaler is not part of this measurement; a warm endpoint never calls it.

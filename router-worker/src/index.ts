@@ -1,27 +1,17 @@
 // Wiring only: the router's routes, its error handling, and the Durable Object class.
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { AppError } from "../../core/app-error.ts";
-import { BODY_LIMIT_BYTES } from "./config.ts";
 import { admin } from "./admin.ts";
 import { endpointWorkers } from "./endpoint-workers.ts";
 import { notFoundHandler, onError } from "./errors.ts";
 import { keys } from "./keys.ts";
 import { reports } from "./reports.ts";
 import { route } from "./route.ts";
+import { limitBodies } from "./validation.ts";
 
 export { EndpointObject } from "./endpoint-object.ts";
 
 const app = new Hono<{ Bindings: Env }>()
-  .use(
-    "*",
-    bodyLimit({
-      maxSize: BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new AppError(413, "payload_too_large", `the body exceeds ${BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
-  )
+  .use("*", limitBodies)
   .get("/health", (c) => c.json({ ok: true }))
   .route("/", route)
   .route("/", keys)

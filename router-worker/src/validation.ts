@@ -1,8 +1,18 @@
 // The one validator wrapper: every body and query goes through a zod schema before a handler runs.
 // Handlers read only `c.req.valid(...)`.
+import { bodyLimit } from "hono/body-limit";
 import { validator } from "hono/validator";
 import { z } from "zod";
 import { AppError, badRequest } from "../../core/app-error.ts";
+import { BODY_LIMIT_BYTES } from "./config.ts";
+
+/** Every route: bodies over the limit are refused with 413 before anything reads them. */
+export const limitBodies = bodyLimit({
+  maxSize: BODY_LIMIT_BYTES,
+  onError: () => {
+    throw new AppError(413, "payload_too_large", `the body exceeds ${BODY_LIMIT_BYTES} bytes`);
+  },
+});
 
 function describe(error: z.ZodError): string {
   return error.issues
