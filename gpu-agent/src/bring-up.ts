@@ -56,7 +56,9 @@ export async function maxPerf(config: AgentConfig, backend: Backend, signal: Abo
   const model = config.backend === "openai" ? (config.bench.model ?? (await discoverModel(backend, signal))) : null;
   const sample = benchRequest(config, 0, model);
   const settings = { rounds: config.bench.rounds, concurrency: config.bench.concurrency, seconds: config.bench.seconds };
-  const key = benchKey({ backend: config.backend, url: config.backendUrl, path: sample.path, workload: sample.workload, model, settings });
+  // The box's disk holds the cache, so the GPU is implied; the model and the load shape are not.
+  // (Not the backend URL: it is fixed per box, and tests give each model server a new port.)
+  const key = benchKey({ backend: config.backend, path: sample.path, workload: sample.workload, model, settings });
   const cached = await readBenchCache(config.cacheDir, key);
   if (cached) {
     log("info", "benchmark cached", { max_perf: cached.max_perf, measured_at: cached.measured_at });

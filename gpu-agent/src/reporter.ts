@@ -24,6 +24,9 @@ export interface ReportBase {
   gpu_name: string | undefined;
 }
 
+/** Sends one report; true when the router accepted it. Injected in tests to check cadence with fake timers. */
+export type ReportTransport = (path: "/worker_status/" | "/delete_requests/", body: unknown) => Promise<boolean>;
+
 export interface ReporterOptions {
   routerUrl: string;
   workerId: string | number;
@@ -57,12 +60,18 @@ export class Reporter {
   failures = 0;
   sent = 0;
 
+  private readonly transport: ReportTransport;
+  private readonly disk: () => Promise<number | null>;
+
   constructor(
     private readonly opts: ReporterOptions,
     private readonly base: () => ReportBase,
     private readonly ledger: LoadLedger,
+    io: { transport?: ReportTransport; disk?: () => Promise<number | null> } = {},
   ) {
     this.acked = { ...ledger.totals };
+    this.transport = io.transport ?? ((path, body) => this.post(path, body));
+    this.disk = io.disk ?? diskUsedGb;
   }
 
   start(): void {
@@ -130,16 +139,16 @@ export class Reporter {
     this.lastAttemptAt = performance.now();
     this.again = false;
     const totals = { ...this.ledger.totals };
-    const disk = await diskUsedGb();
+    const disk = await this.disk();
     const body = this.body(totals, disk);
     const finished = this.ledger.takeFinished();
-    let ok = await this.post("/worker_status/", body);
+    let ok = await this.transport("/worker_status/", body);
     if (ok) {
       this.acked = totals;
       if (disk !== null) this.ackedDisk = disk;
     }
     if (finished.length > 0) {
-      const deleted = ok && (await this.post("/delete_requests/", { id: this.opts.workerId, mtoken: this.opts.mtoken, request_idxs: finished }));
+      const deleted = ok && (await this.transport("/delete_requests/", { id: this.opts.workerId, mtoken: this.opts.mtoken, request_idxs: finished }));
       if (!deleted) this.ledger.restoreFinished(finished);
       ok &&= deleted;
     }

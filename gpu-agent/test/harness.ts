@@ -19,6 +19,10 @@ export interface StackOptions {
   sim?: Partial<SimOptions>;
   /** Wait until the agent reports ready (default true). */
   waitReady?: boolean;
+  /** Runs after the sim and router start, before the agent does (e.g. to withdraw the router's keys). */
+  beforeAgent?: (router: StandInRouter, sim: SimServer) => Promise<void> | void;
+  /** Reuse a benchmark cache dir (and leave it in place on close). */
+  cacheDir?: string;
 }
 
 export interface Stack {
@@ -51,8 +55,12 @@ export async function startSim(over: Partial<SimOptions> = {}): Promise<SimServe
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sim = await startSim(opts.sim);
-  const router = await startRouterStandIn({ workerId: WORKER_ID, mtoken: MTOKEN, endpoint: ENDPOINT });
-  const cacheDir = mkdtempSync(join(tmpdir(), "agent-cache-"));
+  // The router knows the worker by the id the agent will report (WORKER_ID, else CONTAINER_ID).
+  const workerId = (opts.env?.WORKER_ID ?? WORKER_ID) || opts.env?.CONTAINER_ID || WORKER_ID;
+  const router = await startRouterStandIn({ workerId, mtoken: MTOKEN, endpoint: ENDPOINT });
+  await opts.beforeAgent?.(router, sim);
+  const ownCache = opts.cacheDir === undefined;
+  const cacheDir = opts.cacheDir ?? mkdtempSync(join(tmpdir(), "agent-cache-"));
   const env: Record<string, string> = {
     WORKER_ID,
     MASTER_TOKEN: MTOKEN,
@@ -94,7 +102,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async close() {
       await agent.stop();
       await Promise.all([sim.close(), router.close()]);
-      rmSync(cacheDir, { recursive: true, force: true });
+      if (ownCache) rmSync(cacheDir, { recursive: true, force: true });
     },
   };
 }

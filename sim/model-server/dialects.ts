@@ -1,6 +1,6 @@
 // The request and answer shapes the simulated server speaks: OpenAI completions and chat (as vLLM
-// serves them) and TGI's generate / generate_stream. Each dialect parses its request with zod into
-// one Job and formats whole answers and stream frames.
+// serves them), TGI's generate / generate_stream, and Ollama's NDJSON /api/generate. Each dialect
+// parses its request with zod into one Job and formats whole answers and stream frames.
 import { z } from "zod";
 import { promptTokens, tokenText } from "./text.ts";
 
@@ -39,6 +39,8 @@ export interface Dialect {
   frame(job: Job, index: number, id: number, ids: number[], meta: AnswerMeta): string;
   /** What ends a stream after the last frame. */
   readonly end: string;
+  /** Content type of a streamed answer. */
+  readonly streamType: string;
 }
 
 const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
@@ -87,6 +89,7 @@ export const completions: Dialect = {
       choices: [{ index: 0, text: tokenText(id), logprobs: null, finish_reason: index === ids.length - 1 ? "length" : null }],
     }),
   end: "data: [DONE]\n\n",
+  streamType: "text/event-stream",
 };
 
 const ChatContent = z.union([z.string(), z.null(), z.array(z.object({ type: z.string(), text: z.string().optional() }))]);
@@ -128,6 +131,7 @@ export const chat: Dialect = {
     return head + chunk({ content: tokenText(id) }, index === ids.length - 1 ? "length" : null);
   },
   end: "data: [DONE]\n\n",
+  streamType: "text/event-stream",
 };
 
 const TgiRequest = z.object({
@@ -154,11 +158,44 @@ function tgi(stream: boolean): Dialect {
       })}\n\n`;
     },
     end: "",
+    streamType: "text/event-stream",
   };
 }
 
 export const tgiGenerate = tgi(false);
 export const tgiGenerateStream = tgi(true);
+
+/** Ollama's /api/generate: NDJSON, one JSON object per line, streaming unless `stream: false`. */
+export const ollamaGenerate: Dialect = {
+  idPrefix: "ollama-",
+  schema: z
+    .object({
+      model: z.string().optional(),
+      prompt: z.string(),
+      stream: z.boolean().default(true),
+      options: z.object({ num_predict: MaxTokens.default(128) }).default({ num_predict: 128 }),
+      sim: SimDirective.default({}),
+    })
+    .transform((r) => ({ prompt: r.prompt, maxTokens: r.options.num_predict, stream: r.stream, directive: r.sim })),
+  invalidStatus: 400,
+  errorBody: (_status, message) => ({ error: message }),
+  whole: (_job, ids, meta) => ({
+    model: meta.model,
+    created_at: new Date(meta.created * 1000).toISOString(),
+    response: ids.map(tokenText).join(""),
+    done: true,
+    done_reason: "length",
+    eval_count: ids.length,
+  }),
+  frame: (_job, index, id, ids, meta) => {
+    const at = new Date(meta.created * 1000).toISOString();
+    const line = `${JSON.stringify({ model: meta.model, created_at: at, response: tokenText(id), done: false })}\n`;
+    const last = index === ids.length - 1;
+    return last ? `${line}${JSON.stringify({ model: meta.model, created_at: at, response: "", done: true, done_reason: "length", eval_count: ids.length })}\n` : line;
+  },
+  end: "",
+  streamType: "application/x-ndjson",
+};
 
 /** Model routes by path. */
 export const DIALECTS: Record<string, Dialect> = {
@@ -166,4 +203,5 @@ export const DIALECTS: Record<string, Dialect> = {
   "/v1/chat/completions": chat,
   "/generate": tgiGenerate,
   "/generate_stream": tgiGenerateStream,
+  "/api/generate": ollamaGenerate,
 };

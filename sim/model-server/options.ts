@@ -48,7 +48,8 @@ const SETTINGS = {
 
 export const HELP = [
   "Simulated model server: OpenAI /v1/completions, /v1/chat/completions (stream or not),",
-  "TGI /generate and /generate_stream, /health, /v1/models; /sim/stats and POST /sim/faults for tests.",
+  "TGI /generate and /generate_stream, Ollama /api/generate (NDJSON), /health, /v1/models;",
+  "GET /sim/stats and POST /sim/faults {error_rate, hang_rate} for tests.",
   "",
   "usage: npm run sim:model -- [--flag value ...]",
   "",

@@ -90,7 +90,7 @@ export async function startSimServer(opts: SimOptions, hooks: SimHooks = {}): Pr
     const ids = tokenIds(job.prompt, job.maxTokens);
     if (job.stream) {
       // Headers go out at once, as vLLM's do, so the client (and the agent) see the stream begin.
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.writeHead(200, { "content-type": dialect.streamType, "cache-control": "no-cache" });
       res.flushHeaders();
     }
     const slot = await engine.acquire(signal);
@@ -181,7 +181,13 @@ export async function startSimServer(opts: SimOptions, hooks: SimHooks = {}): Pr
     }
     if (req.method === "GET" && path === "/sim/stats") return sendJson(res, 200, stats());
     if (req.method === "POST" && path === "/sim/faults") {
-      const parsed = Faults.safeParse(JSON.parse((await readBody(req)) || "{}"));
+      let raw: unknown;
+      try {
+        raw = JSON.parse((await readBody(req)) || "{}");
+      } catch {
+        return sendJson(res, 400, { error: "body is not JSON" });
+      }
+      const parsed = Faults.safeParse(raw);
       if (!parsed.success) return sendJson(res, 400, { error: z.prettifyError(parsed.error) });
       faults.errorRate = parsed.data.error_rate ?? faults.errorRate;
       faults.hangRate = parsed.data.hang_rate ?? faults.hangRate;
