@@ -23,7 +23,7 @@ export default defineConfig(async () => {
               main: "./router-worker/src/index.ts",
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { ...secrets, TEST_MIGRATIONS: migrations, ROUTE_HOLD_MS: "300", ROUTE_RATE_PER_KEY: "1000" },
+                bindings: { ...secrets, TEST_MIGRATIONS: migrations, ROUTE_HOLD_MS: "300", ROUTE_RATE_PER_KEY: "20" },
                 workers: [
                   {
                     // Stand-in for the scaler's scale-now entrypoint: records the calls it receives.

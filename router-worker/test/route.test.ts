@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { keyLookup, verifyToken, type Jwks } from "../../core/token.ts";
 import { verifyVastSignature } from "../../core/vast-signature.ts";
 import type { EndpointObject } from "../../router-worker/src/endpoint-object.ts";
-import { call, json, makeEndpoint, postJson, readyWorker, report, routeOk, stub } from "./helpers.ts";
+import { adminCall, call, json, makeEndpoint, postJson, readyWorker, report, routeOk, stub } from "./helpers.ts";
 
 describe("POST /route/", () => {
   it("routes to a ready worker with a Vast signature and a token that verify", async () => {
@@ -102,8 +102,10 @@ describe("POST /route/", () => {
     const { name, apiKey } = await makeEndpoint();
     const perf = [10, 20, 30, 40];
     const workers = await Promise.all(perf.map((p, i) => readyWorker(name, 3020 + i, { max_perf: p })));
+    // Eight keys, so the per-key rate limit of the test config (burst 40) stays out of the way.
+    const keys = [apiKey, ...(await Promise.all(Array.from({ length: 7 }, async () => (await json<{ api_key: string }>(await adminCall("POST", `/endpoints/${name}/keys`))).api_key)))];
     const counts = new Map<string, number>();
-    const answers = await Promise.all(Array.from({ length: 200 }, () => routeOk(name, apiKey, { cost: 5 })));
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => routeOk(name, keys[i % keys.length]!, { cost: 5 })));
     for (const a of answers) counts.set(a.url, (counts.get(a.url) ?? 0) + 1);
     workers.forEach((w, i) => {
       const share = (counts.get(w.url) ?? 0) / answers.length;
@@ -146,5 +148,23 @@ describe("POST /route/", () => {
     const body = await json(await postJson("/route/", { endpoint: name, api_key: apiKey }));
     expect(body.url).toBeUndefined();
     expect(body.status).toBe("endpoint stopped");
+  });
+});
+
+describe("per-key rate limit", () => {
+  it("answers 429 with Retry-After once a key exceeds its rate, and other keys are unaffected", async () => {
+    // The test config allows 20 calls/s per key with a burst of 40: spend the burst at once.
+    const { name, apiKey } = await makeEndpoint();
+    await readyWorker(name, 3060);
+    const other = await json<{ api_key: string }>(await adminCall("POST", `/endpoints/${name}/keys`));
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, () => postJson("/route/", { endpoint: name, api_key: apiKey, cost: 0 }).then(async (r) => [r.status, r.headers.get("retry-after"), await r.text()] as const)),
+    );
+    const limited = statuses.filter(([s]) => s === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(statuses.length - limited.length).toBeGreaterThanOrEqual(40);
+    expect(Number(limited[0]![1])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(limited[0]![2])).toEqual({ error_msg: "too many /route/ calls for this key" });
+    expect((await routeOk(name, other.api_key)).url).toBeTruthy();
   });
 });
