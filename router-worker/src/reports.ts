@@ -5,6 +5,7 @@ import { unauthorized } from "../../core/app-error.ts";
 import { hashSecret, secretsEqual } from "../../core/secret.ts";
 import { DeleteRequests, WorkerStatus } from "../../core/wire.ts";
 import { database, findWorkerCredential, type WorkerCredential } from "./endpoint-store.ts";
+import { endpointCall } from "./endpoint-call.ts";
 import { jsonBody } from "./validation.ts";
 
 const CREDENTIAL_TTL_MS = 30_000;
@@ -35,12 +36,12 @@ export const reports = new Hono<{ Bindings: Env }>()
     const { mtoken, ...status } = c.req.valid("json");
     const cred = await authenticateWorker(c.env, status.id, mtoken);
     // The mtoken stops here: the object stores reports, and a secret is never stored or logged.
-    await c.env.ENDPOINTS.getByName(cred.endpoint).report(cred.id, status);
+    await endpointCall(cred.endpoint, () => c.env.ENDPOINTS.getByName(cred.endpoint).report(cred.id, status));
     return c.json({ ok: true });
   })
   .post("/delete_requests/", jsonBody(DeleteRequests), async (c) => {
     const { id, mtoken, request_idxs } = c.req.valid("json");
     const cred = await authenticateWorker(c.env, id, mtoken);
-    const deleted = await c.env.ENDPOINTS.getByName(cred.endpoint).finish(cred.id, request_idxs);
+    const deleted = await endpointCall(cred.endpoint, async (): Promise<number> => c.env.ENDPOINTS.getByName(cred.endpoint).finish(cred.id, request_idxs));
     return c.json({ ok: true, deleted });
   });

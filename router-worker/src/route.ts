@@ -6,6 +6,8 @@ import { hashSecret } from "../../core/secret.ts";
 import { RouteRequest, type RouteReady, type RouteWaiting } from "../../core/wire.ts";
 import { loadConfig } from "./config.ts";
 import { signers, vastSignature } from "./signing.ts";
+import type { RouteOutcome } from "./endpoint-object.ts";
+import { endpointCall } from "./endpoint-call.ts";
 import { jsonBody } from "./validation.ts";
 
 /** Vast's SDK sends the key in the body, as a Bearer header and in the query; take the first present. */
@@ -34,13 +36,15 @@ export const route = new Hono<{ Bindings: Env }>().post("/route/", jsonBody(Rout
   if (!key || key.length > 512) throw unauthorized("no api key");
   const settings = loadConfig(c.env);
   const [keyHash, keys] = await Promise.all([keyHashOf(key), signers(c.env)]);
-  const outcome = await c.env.ENDPOINTS.getByName(body.endpoint).route({
-    endpoint: body.endpoint,
-    keyHash,
-    cost: body.cost,
-    request_idx: body.request_idx,
-    replay_timeout: body.replay_timeout,
-  });
+  const outcome = await endpointCall(body.endpoint, async (): Promise<RouteOutcome> =>
+    c.env.ENDPOINTS.getByName(body.endpoint).route({
+      endpoint: body.endpoint,
+      keyHash,
+      cost: body.cost,
+      request_idx: body.request_idx,
+      replay_timeout: body.replay_timeout,
+    }),
+  );
   const requestId = crypto.randomUUID();
   switch (outcome.kind) {
     case "not_found":

@@ -168,3 +168,25 @@ describe("per-key rate limit", () => {
     expect((await routeOk(name, other.api_key)).url).toBeTruthy();
   });
 });
+
+describe("endpoint object restarted under traffic", () => {
+  it("answers every call (200, or 503 + Retry-After to retry), keeps reqnums increasing, and resumes routing", async () => {
+    const { name, apiKey } = await makeEndpoint();
+    const keys = [apiKey, ...(await Promise.all(Array.from({ length: 3 }, async () => (await json<{ api_key: string }>(await adminCall("POST", `/endpoints/${name}/keys`))).api_key)))];
+    await readyWorker(name, 3080);
+    const calls = Array.from({ length: 60 }, (_, i) =>
+      postJson("/route/", { endpoint: name, api_key: keys[i % keys.length], cost: 1 }).then(async (r) => ({ status: r.status, retry: r.headers.get("retry-after"), body: await json(r) })),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    await runInDurableObject(stub(name), (_i, state) => state.abort("test: evicted under traffic")).catch(() => undefined);
+    const answers = await Promise.all(calls);
+    for (const a of answers) {
+      expect([200, 503]).toContain(a.status);
+      if (a.status === 503) expect(a.retry).toBe("1");
+    }
+    const after = await routeOk(name, apiKey);
+    const reqnums = [...answers.filter((a) => a.status === 200 && a.body.url).map((a) => a.body.reqnum as number)];
+    expect(new Set(reqnums).size).toBe(reqnums.length);
+    expect(after.reqnum).toBeGreaterThan(Math.max(0, ...reqnums));
+  });
+});
