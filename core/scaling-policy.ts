@@ -1,0 +1,357 @@
+// The scaling decision for one endpoint, pure: from its parameters, its load picture, its fleet and
+// the offers on sale to a plan of actions (create, start, stop, destroy), each with a reason.
+// The scaler Worker runs it every minute and on "needs capacity now"; the autoscaling simulator runs
+// the very same function. Definitions and formulas: docs/scaler.md.
+import type { EndpointParams } from "./endpoint.ts";
+import { applyActions, isBilled, isCold, isHot, type Action, type InstanceView } from "./fleet.ts";
+import { DEFAULT_DEADLINE, loadDeadlineS, type DeadlineBounds } from "./load-deadline.ts";
+import { DEFAULT_WINDOWS, forecastLoad, type ForecastWindows, type LoadForecast } from "./load-forecast.ts";
+import { compareBestFirst, compareWorstFirst, estimatePerf, rankOffers, type PerfBook, type Priced } from "./placement.ts";
+import type { LoadBucket } from "./snapshot.ts";
+import type { VastOffer } from "./vast-api.ts";
+
+export interface ScalingSettings {
+  windows: ForecastWindows;
+  loadDeadline: DeadlineBounds;
+  /** A restart that has not reported ready after this many seconds is stuck. */
+  startDeadlineS: number;
+  /** Restart failures (`resources_unavailable`) after which a stopped instance is given up. */
+  maxStartFailures: number;
+  /** Seconds after a failed restart before the instance is tried again. */
+  restartBackoffS: number;
+}
+
+export const DEFAULT_SCALING: ScalingSettings = {
+  windows: DEFAULT_WINDOWS,
+  loadDeadline: DEFAULT_DEADLINE,
+  startDeadlineS: 180,
+  maxStartFailures: 2,
+  restartBackoffS: 300,
+};
+
+export interface GroupPolicy {
+  id: number;
+  name: string;
+  /** null: the endpoint's value applies. */
+  cold_workers: number | null;
+  max_workers: number | null;
+  /** Learned max_perf per GPU type. */
+  perf: PerfBook;
+  /** Seconds from creation to ready of the group's recent instances. */
+  loadTimesS: readonly number[];
+}
+
+export interface LoadPicture {
+  buckets: readonly LoadBucket[];
+  waitingRequests: number;
+  waitingWorkload: number;
+  lastRequestAt: number | null;
+}
+
+export interface EndpointPlanInput {
+  now: number;
+  endpoint: string;
+  params: EndpointParams;
+  /** Soft-deleted: every instance is released. */
+  deleted: boolean;
+  groups: readonly GroupPolicy[];
+  load: LoadPicture;
+  instances: readonly InstanceView[];
+  /** Offers per group; absent until searched (the plan then names the groups it wants offers for). */
+  offers?: ReadonlyMap<number, readonly VastOffer[]>;
+  settings?: ScalingSettings;
+}
+
+/** active: scaling to load; idle: past inactivity_timeout (scaled to zero); the rest follow endpoint_state or deletion. */
+export type PlanMode = "active" | "idle" | "suspended" | "stopped" | "deleted";
+
+export interface PlanSummary {
+  mode: PlanMode;
+  forecast: LoadForecast;
+  /** Hot capacity the plan aims for, units/s: max(predicted, min_load) / target_util (0 unless active). */
+  target: number;
+  /** Capacity of ready workers before the plan. */
+  readyCapacity: number;
+  hot: number;
+  cold: number;
+  billedDph: number;
+  /** Seconds since the last request (0 while requests wait); null if none was ever seen. */
+  idleS: number | null;
+}
+
+export interface Plan {
+  endpoint: string;
+  actions: Action[];
+  /** Groups it would create in but has no offers for yet: search, then plan again with them. */
+  needsOffers: number[];
+  summary: PlanSummary;
+}
+
+const EPS = 1e-9;
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : String(x));
+
+/** Out-of-limit release order: cold first, then not-yet-serving, then idle, then busy. */
+function limitRank(v: InstanceView): number {
+  if (isCold(v)) return 0;
+  if (v.state !== "ready") return 1;
+  return v.load > 0 ? 3 : 2;
+}
+
+export function planEndpoint(input: EndpointPlanInput): Plan {
+  const s = input.settings ?? DEFAULT_SCALING;
+  const { now, params } = input;
+  const groups = new Map(input.groups.map((g) => [g.id, g]));
+  const actions: Action[] = [];
+  const needsOffers: number[] = [];
+
+  // Working copies: the plan mutates them as it decides, so later steps see earlier decisions.
+  let live = input.instances.filter((v) => v.state !== "destroying").map((v) => ({ ...v }));
+  const leaving = input.instances.filter((v) => v.state === "destroying");
+
+  const forecast = forecastLoad(input.load.buckets, input.load.waitingWorkload, now, params.target_queue_time, s.windows);
+  const idleS =
+    input.load.waitingRequests > 0 ? 0 : input.load.lastRequestAt === null ? null : Math.max(0, (now - input.load.lastRequestAt) / 1000);
+  const timedOut = params.inactivity_timeout !== null && (idleS === null || idleS > params.inactivity_timeout);
+  const mode: PlanMode = input.deleted
+    ? "deleted"
+    : params.endpoint_state === "stopped"
+      ? "stopped"
+      : params.endpoint_state === "suspended"
+        ? "suspended"
+        : timedOut
+          ? "idle"
+          : "active";
+
+  const estimate = (v: InstanceView): number | null =>
+    v.state === "ready" ? v.perf : (v.perf ?? estimatePerf(groups.get(v.groupId)?.perf, v.gpuName));
+  const priced = (v: InstanceView): Priced => ({ key: v.id, dph: v.dph, perf: estimate(v) });
+  const readyCapacity = live.reduce((sum, v) => sum + (v.state === "ready" ? (v.perf ?? 0) : 0), 0);
+  const summary: PlanSummary = {
+    mode,
+    forecast,
+    target: 0,
+    readyCapacity,
+    hot: live.filter(isHot).length,
+    cold: live.filter(isCold).length,
+    billedDph: [...live, ...leaving].reduce((sum, v) => sum + (isBilled(v) ? v.dph : 0), 0),
+    idleS,
+  };
+  const plan = (): Plan => ({ endpoint: input.endpoint, actions, needsOffers, summary });
+  const destroy = (v: InstanceView, reason: string) => {
+    actions.push({ kind: "destroy", instanceId: v.id, groupId: v.groupId, reason });
+    live = live.filter((x) => x !== v);
+  };
+
+  if (mode === "deleted") {
+    for (const v of [...live]) destroy(v, "endpoint deleted");
+    return plan();
+  }
+
+  // 1. Repairs, whatever the load: broken, stuck, or unrestartable instances are released.
+  for (const v of [...live]) {
+    const group = groups.get(v.groupId);
+    const ageS = (now - v.since) / 1000;
+    if (v.state === "error") destroy(v, `errored${v.detail ? `: ${v.detail}` : ""}`);
+    else if (!group) destroy(v, "its worker group no longer exists");
+    else if (v.state === "creating" || v.state === "loading") {
+      const deadline = loadDeadlineS(group.loadTimesS, s.loadDeadline);
+      if (ageS > deadline) destroy(v, `stuck loading for ${f1(ageS)} s (deadline ${f1(deadline)} s)`);
+    } else if (v.state === "starting" && ageS > s.startDeadlineS) destroy(v, `stuck starting for ${f1(ageS)} s (deadline ${s.startDeadlineS} s)`);
+    else if (v.state === "stopped" && v.startFailures >= s.maxStartFailures) destroy(v, `could not restart ${v.startFailures} times (GPU taken)`);
+  }
+
+  // Never to zero before inactivity_timeout: an endpoint that has seen requests keeps one hot worker
+  // (replacing it if it breaks) until it is idle that long. Depends on the load only, not on the
+  // fleet, so a plan applied once leaves the next plan nothing to do.
+  const keepOne = mode === "active" && idleS !== null;
+  const target = mode === "active" ? Math.max(forecast.predicted, params.min_load) / params.target_util : 0;
+  summary.target = target;
+
+  // 2. Hard limits, whatever the load: max_workers (endpoint, then group), then max_hourly_cost.
+  const groupMax = (g: number) => groups.get(g)?.max_workers ?? params.max_workers;
+  const groupCount = new Map<number, number>();
+  for (const v of [...live, ...leaving]) groupCount.set(v.groupId, (groupCount.get(v.groupId) ?? 0) + 1);
+  let total = live.length + leaving.length;
+  let billed = [...live, ...leaving].reduce((sum, v) => sum + (isBilled(v) ? v.dph : 0), 0);
+  const cap = params.max_hourly_cost ?? Infinity;
+  const byLimitRank = (a: InstanceView, b: InstanceView) => limitRank(a) - limitRank(b) || compareWorstFirst(priced(a), priced(b));
+  const drop = (v: InstanceView, reason: string) => {
+    destroy(v, reason);
+    total--;
+    groupCount.set(v.groupId, (groupCount.get(v.groupId) ?? 1) - 1);
+    if (isBilled(v)) billed -= v.dph;
+  };
+  // Groups first: what they give up may already bring the endpoint under its own cap.
+  for (const v of [...live].sort(byLimitRank)) {
+    const max = groupMax(v.groupId);
+    if ((groupCount.get(v.groupId) ?? 0) > max) drop(v, `over the group's max_workers (${max})`);
+  }
+  for (const v of [...live].sort(byLimitRank)) {
+    if (total <= params.max_workers) break;
+    drop(v, `over max_workers (${params.max_workers})`);
+  }
+  /** Hot instances taken out of service by this plan (and why): the cold walk decides stop or destroy. */
+  const released: InstanceView[] = [];
+  const reasons = new Map<string, string>();
+  const release = (v: InstanceView, why: string) => {
+    released.push(v);
+    live = live.filter((x) => x !== v);
+    reasons.set(v.id, why);
+  };
+  if (billed > cap + EPS) {
+    const costRelease: InstanceView[] = [];
+    for (const v of live.filter((x) => isHot(x)).sort(byLimitRank)) {
+      if (billed <= cap + EPS) break;
+      costRelease.push(v);
+      billed -= v.dph;
+    }
+    // Give back what the budget still allows (best last released first), so nothing is released that fits.
+    for (const v of [...costRelease].reverse()) {
+      if (billed + v.dph <= cap + EPS) {
+        billed += v.dph;
+        costRelease.splice(costRelease.indexOf(v), 1);
+      }
+    }
+    const why = `over max_hourly_cost ($${params.max_hourly_cost}/h)`;
+    for (const v of costRelease) {
+      if (v.state === "ready") release(v, why);
+      else {
+        actions.push({ kind: "destroy", instanceId: v.id, groupId: v.groupId, reason: why });
+        live = live.filter((x) => x !== v);
+        total--;
+        groupCount.set(v.groupId, (groupCount.get(v.groupId) ?? 1) - 1);
+      }
+    }
+  }
+
+  // 3. Scale up (active only): restart cold instances first (seconds), then rent new ones (minutes).
+  let hotCount = live.filter(isHot).length;
+  let known = 0;
+  let probe = false;
+  for (const v of live.filter(isHot)) {
+    const e = estimate(v);
+    if (e === null) probe = true;
+    else known += e;
+  }
+  const satisfied = () => (hotCount > 0 ? target <= EPS || probe || known >= target - EPS : target <= EPS && !keepOne);
+  const addHot = (perf: number | null) => {
+    hotCount++;
+    if (perf === null) probe = true;
+    else known += perf;
+  };
+  const need = () => `need ${f1(target)} u/s (predicted ${f1(forecast.predicted)}, min_load ${params.min_load}, target_util ${params.target_util}), have ${f1(known)}${probe ? " + unmeasured" : ""}`;
+  if (mode === "active") {
+    const restartable = live
+      .filter(
+        (v) =>
+          v.state === "stopped" &&
+          v.startFailures < s.maxStartFailures &&
+          (v.lastStartFailureAt === null || now - v.lastStartFailureAt >= s.restartBackoffS * 1000),
+      )
+      .sort((a, b) => compareBestFirst(priced(a), priced(b)));
+    for (const v of restartable) {
+      if (satisfied()) break;
+      if (billed + v.dph > cap + EPS) continue;
+      actions.push({ kind: "start", instanceId: v.id, groupId: v.groupId, reason: `scale up: ${need()}` });
+      v.state = "starting";
+      v.since = now;
+      billed += v.dph;
+      addHot(estimate(v));
+    }
+    if (!satisfied()) {
+      if (!input.offers) {
+        for (const g of input.groups) if (total < params.max_workers && (groupCount.get(g.id) ?? 0) < groupMax(g.id)) needsOffers.push(g.id);
+      } else {
+        const usable = new Map([...input.offers].filter(([g]) => groups.has(g)));
+        const books = new Map(input.groups.map((g) => [g.id, g.perf]));
+        const taken = new Set<number>();
+        for (const o of rankOffers(usable, books)) {
+          if (satisfied() || total >= params.max_workers) break;
+          if (taken.has(o.offer.id) || (groupCount.get(o.groupId) ?? 0) >= groupMax(o.groupId) || billed + o.dph > cap + EPS) continue;
+          const reason = `scale up: ${need()}; ${o.offer.gpu_name} at $${o.dph}/h${o.perf === null ? " (perf unknown: probe)" : `, ~${f1(o.perf)} u/s`}`;
+          actions.push({ kind: "create", groupId: o.groupId, offerId: o.offer.id, gpuName: o.offer.gpu_name, dph: o.dph, perf: o.perf, reason });
+          taken.add(o.offer.id);
+          total++;
+          groupCount.set(o.groupId, (groupCount.get(o.groupId) ?? 0) + 1);
+          billed += o.dph;
+          addHot(o.perf);
+        }
+      }
+    }
+  }
+
+  // 4. Scale down (not while suspended): idle ready workers, worst perf/$ first, while the ready
+  // fleet without them still covers the target; stop at the first that cannot go, so more load
+  // never releases more.
+  if (mode === "stopped") {
+    for (const v of live.filter(isHot)) {
+      if (v.state === "ready") release(v, "endpoint stopped");
+      else destroy(v, "endpoint stopped");
+    }
+  } else if (mode !== "suspended") {
+    let readyKnown = live.reduce((sum, v) => sum + (v.state === "ready" ? (v.perf ?? 0) : 0), 0);
+    const minCount = target > EPS || keepOne ? 1 : 0;
+    const idle = live.filter((v) => v.state === "ready" && v.load <= 0).sort((a, b) => compareWorstFirst(priced(a), priced(b)));
+    for (const v of idle) {
+      const perf = v.perf ?? 0;
+      if (readyKnown - perf < target - EPS || hotCount - 1 < minCount) break;
+      readyKnown -= perf;
+      hotCount--;
+      release(v, mode === "idle" ? `idle for ${f1(idleS ?? Infinity)} s (inactivity_timeout ${params.inactivity_timeout} s)` : `scale down: ${f1(readyKnown)} u/s left covers ${f1(target)}`);
+    }
+  }
+
+  // 5. The cold tier: stopped-but-loaded instances, best perf/$ first, kept while the loaded fleet
+  // (hot + kept cold) has fewer than cold_workers instances (endpoint or group) or less capacity than
+  // max(cold_mult × target, min_cold_load). Released hot workers that fit are stopped, the rest destroyed.
+  // Suspended: no target is computed, so the tier is sized on the ready fleet the plan leaves.
+  const walkTarget = mode === "suspended" ? live.reduce((sum, v) => sum + (v.state === "ready" ? (v.perf ?? 0) : 0), 0) : target;
+  const coldCapacity = Math.max(params.cold_mult * walkTarget, params.min_cold_load);
+  let loadedCount = 0;
+  let loadedCap = 0;
+  const groupLoaded = new Map<number, number>();
+  for (const v of live.filter(isHot)) {
+    loadedCount++;
+    loadedCap += estimate(v) ?? 0;
+    groupLoaded.set(v.groupId, (groupLoaded.get(v.groupId) ?? 0) + 1);
+  }
+  for (const a of actions) if (a.kind === "create") {
+    loadedCount++;
+    loadedCap += a.perf ?? 0;
+    groupLoaded.set(a.groupId, (groupLoaded.get(a.groupId) ?? 0) + 1);
+  }
+  // While the target is still unmet (no room, no budget or no offers), every loaded instance is
+  // kept: it is the cheapest capacity to bring back, and destroying it would only free room that
+  // the next tick then fills with a fresh rental.
+  const unmet = mode === "active" && !satisfied();
+  const wasReleased = new Set(released.map((v) => v.id));
+  const candidates = [...live.filter(isCold), ...released].sort((a, b) => compareBestFirst(priced(a), priced(b)));
+  for (const v of candidates) {
+    const groupCold = groups.get(v.groupId)?.cold_workers ?? null;
+    const keep =
+      unmet ||
+      loadedCount < params.cold_workers || (groupCold !== null && (groupLoaded.get(v.groupId) ?? 0) < groupCold) || loadedCap < coldCapacity - EPS;
+    if (keep) {
+      loadedCount++;
+      loadedCap += estimate(v) ?? 0;
+      groupLoaded.set(v.groupId, (groupLoaded.get(v.groupId) ?? 0) + 1);
+      if (wasReleased.has(v.id)) actions.push({ kind: "stop", instanceId: v.id, groupId: v.groupId, reason: `${reasons.get(v.id)}; kept cold` });
+    } else {
+      const why = `beyond the cold tier (cold_workers ${groupCold ?? params.cold_workers}, cold capacity ${f1(coldCapacity)} u/s)`;
+      actions.push({ kind: "destroy", instanceId: v.id, groupId: v.groupId, reason: wasReleased.has(v.id) ? `${reasons.get(v.id)}; ${why}` : why });
+    }
+  }
+  return plan();
+}
+
+/** Convenience for the simulator and tests: plan, then the fleet as the plan leaves it. */
+export function planAndApply(input: EndpointPlanInput, newId: (i: number) => string) {
+  const plan = planEndpoint(input);
+  const world = applyActions(
+    { instances: [...input.instances], offers: new Map([...(input.offers ?? new Map<number, VastOffer[]>())].map(([g, o]) => [g, [...o]])) },
+    plan.actions,
+    input.now,
+    newId,
+  );
+  return { plan, world };
+}

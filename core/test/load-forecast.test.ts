@@ -1,0 +1,62 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { demandRate, forecastLoad } from "../load-forecast.ts";
+import { LOAD_BUCKET_MS, type LoadBucket } from "../snapshot.ts";
+
+const NOW = 1_000_000 * LOAD_BUCKET_MS + 5_000; // half-way through a bucket
+
+function bucket(agoBuckets: number, arrived: number, over: Partial<LoadBucket> = {}): LoadBucket {
+  const current = NOW - (NOW % LOAD_BUCKET_MS);
+  return { start: current - agoBuckets * LOAD_BUCKET_MS, arrived, requests: 1, served: 0, rejected: 0, held_peak: 0, ...over };
+}
+
+describe("demandRate", () => {
+  it.each<[string, LoadBucket[], number, number]>([
+    ["no history", [], 30, 0],
+    ["the bucket in progress counts in full over the elapsed part", [bucket(0, 300)], 30, 10],
+    ["three full buckets in a 30 s window", [bucket(3, 100), bucket(2, 100), bucket(1, 100)], 30, (100 * 0.5 + 200) / 30],
+    ["a bucket straddling the window start counts in proportion", [bucket(3, 600)], 30, 300 / 30],
+    ["buckets before the window are ignored", [bucket(10, 1000)], 30, 0],
+    ["served + rejected beyond arrivals counts (clients bypassing or re-sending)", [bucket(1, 10, { served: 50, rejected: 40 })], 30, 90 / 30],
+  ])("%s", (_name, buckets, windowS, expected) => {
+    expect(demandRate(buckets, NOW, windowS)).toBeCloseTo(expected, 9);
+  });
+
+  it("is never negative and never exceeds the total workload divided by the window", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.double({ min: 0, max: 1e6, noNaN: true })), { maxLength: 80 }), fc.integer({ min: 1, max: 3600 }), (raw, windowS) => {
+        const seen = new Set<number>();
+        const buckets = raw
+          .filter(([ago]) => !seen.has(ago) && seen.add(ago))
+          .map(([ago, w]) => bucket(ago, w))
+          .sort((a, b) => a.start - b.start);
+        const rate = demandRate(buckets, NOW, windowS);
+        const total = buckets.reduce((s, b) => s + b.arrived, 0);
+        expect(rate).toBeGreaterThanOrEqual(0);
+        expect(rate).toBeLessThanOrEqual(total / windowS + 1e-6);
+      }),
+    );
+  });
+});
+
+describe("forecastLoad", () => {
+  it("reacts to a burst at once through the short window", () => {
+    const f = forecastLoad([bucket(1, 3000), bucket(0, 3000)], 0, NOW, 10);
+    expect(f.short).toBeGreaterThan(f.long);
+    expect(f.predicted).toBe(f.short);
+  });
+
+  it("shrinks slowly: ten minutes after a burst, the long window still remembers it", () => {
+    const burst = Array.from({ length: 6 }, (_, i) => bucket(40 + i, 1000));
+    const f = forecastLoad(burst, 0, NOW, 10);
+    expect(f.short).toBe(0);
+    expect(f.long).toBeCloseTo(6000 / 600, 6);
+    expect(f.predicted).toBe(f.long);
+  });
+
+  it("adds what it takes to drain the work waiting at the edge in target_queue_time", () => {
+    const f = forecastLoad([], 500, NOW, 10);
+    expect(f.backlog).toBe(50);
+    expect(f.predicted).toBe(50);
+  });
+});
