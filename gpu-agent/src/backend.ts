@@ -27,6 +27,19 @@ export class CallAborted extends Error {
   }
 }
 
+/** Callbacks of a streamed call (undici's dispatch API, without the Readable in between). */
+export interface StreamHandler {
+  /** Return value ignored; `resume` restarts the flow after `onData` returned false. */
+  onHeaders(status: number, headers: Record<string, string>, resume: () => void): void;
+  /** false: pause until `resume` is called. */
+  onData(chunk: Buffer): boolean;
+  onComplete(): void;
+  onError(err: Error): void;
+}
+
+/** Answer headers worth passing on; hop-by-hop and server-specific ones are not. */
+const PASSED_HEADERS = new Set(["content-type", "content-length", "cache-control", "retry-after"]);
+
 export class Backend {
   private readonly pool: Pool;
 
@@ -61,6 +74,43 @@ export class Backend {
       if (req.signal?.aborted) throw new CallAborted();
       throw backendFailure(e);
     }
+  }
+
+  /**
+   * POSTs `body` and streams the answer into `h`, with no stream objects in between: this is the
+   * per-request path, and dispatch() measured ~10 % less CPU than request() + pipe() here.
+   * Returns the call's abort function (safe to call at any time, also before the connection).
+   */
+  stream(req: { path: string; body: string; accept: string | undefined }, h: StreamHandler): () => void {
+    let controller: Dispatcher.DispatchController | null = null;
+    let aborted = false;
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (req.accept) headers.accept = req.accept;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (aborted) c.abort(new CallAborted());
+      },
+      onResponseStart(c, status, raw) {
+        const passed: Record<string, string> = {};
+        for (const name of PASSED_HEADERS) {
+          const v = raw[name];
+          if (typeof v === "string") passed[name] = v;
+        }
+        h.onHeaders(status, passed, () => c.resume());
+      },
+      onResponseData(c, chunk) {
+        if (!h.onData(chunk)) c.pause();
+      },
+      onResponseEnd: () => h.onComplete(),
+      onResponseError: (_c, err) => h.onError(aborted ? new CallAborted() : err),
+    };
+    this.pool.dispatch({ method: "POST", path: req.path, headers, body: req.body }, handler);
+    return () => {
+      if (aborted) return;
+      aborted = true;
+      controller?.abort(new CallAborted());
+    };
   }
 
   close(): Promise<void> {

@@ -3,8 +3,15 @@
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Server } from "node:http";
-import { Readable } from "node:stream";
 import { errorAnswer, notFound, tooLarge, type AgentSurface } from "./http-surface.ts";
+
+function ignoreClosed(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // already closed or cancelled
+  }
+}
 
 export function createHonoServer(surface: AgentSurface): Server {
   const app = new Hono()
@@ -18,14 +25,47 @@ export function createHonoServer(surface: AgentSurface): Server {
       const body = Buffer.from(await c.req.arrayBuffer());
       if (body.length > surface.maxBodyBytes) throw tooLarge(surface.maxBodyBytes);
       const url = new URL(c.req.url);
-      const up = await surface.calls.handle({
-        url: url.pathname + url.search,
-        body,
-        accept: c.req.header("accept"),
-        // @hono/node-server aborts the request's signal when the client connection closes early.
-        signal: c.req.raw.signal,
+      // A Web stream fed by the call path's sink; its pull() is the upstream's resume.
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      let drain: () => void = () => undefined;
+      const stream = new ReadableStream<Uint8Array>({
+        start: (ctrl) => {
+          controller = ctrl;
+        },
+        pull: () => drain(),
       });
-      return new Response(Readable.toWeb(up.body) as ReadableStream, { status: up.status, headers: up.headers });
+      let head: { status: number; headers: Record<string, string> } = { status: 200, headers: {} };
+      await surface.calls.handle(
+        {
+          url: url.pathname + url.search,
+          body,
+          accept: c.req.header("accept"),
+          // @hono/node-server aborts the request's signal when the client connection closes early.
+          client: {
+            get gone() {
+              return c.req.raw.signal.aborted;
+            },
+            onGone: (cb) => c.req.raw.signal.addEventListener("abort", cb, { once: true }),
+          },
+        },
+        {
+          start: (status, headers) => (head = { status, headers }),
+          // The server cancels the stream when the client leaves; a chunk already on its way then
+          // finds the controller closed (the call path is aborting the upstream meanwhile).
+          write: (chunk) => {
+            try {
+              controller.enqueue(chunk);
+            } catch {
+              return true;
+            }
+            return (controller.desiredSize ?? 0) > 0;
+          },
+          onDrain: (cb) => (drain = cb),
+          end: () => ignoreClosed(() => controller.close()),
+          abort: () => ignoreClosed(() => controller.error(new Error("the model server broke the answer"))),
+        },
+      );
+      return new Response(stream, { status: head.status, headers: head.headers });
     });
   const render = (e: unknown) => {
     const a = errorAnswer(e);

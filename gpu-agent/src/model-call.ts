@@ -1,7 +1,7 @@
 // The request path, whatever HTTP stack carries it: parse → verify → admit → forward → account.
-// The front end hands over the body and a signal that fires when the client goes away; it gets back
-// the model server's status, headers and body stream to pipe through, or an AppError to render.
-import type { Readable } from "node:stream";
+// The front end hands over the body, a link to the client (did it leave?) and a sink for the
+// answer; the model server's status, headers and chunks go into the sink as they arrive, or the
+// call throws an AppError for the front end to render before anything was sent.
 import { AppError } from "../../core/app-error.ts";
 import type { AgentState } from "../../core/wire.ts";
 import { admit } from "./admission.ts";
@@ -10,19 +10,31 @@ import type { LoadLedger, Outcome } from "./load-ledger.ts";
 import { outcomeOfStatus, type CallOutcome, type Metrics } from "./metrics.ts";
 import type { RequestAuth } from "./request-auth.ts";
 
+/** The client's connection, as far as the call path cares. */
+export interface ClientLink {
+  readonly gone: boolean;
+  /** `cb` runs once if the client disconnects before its answer is complete. */
+  onGone(cb: () => void): void;
+}
+
+/** Where the model server's answer goes, chunk by chunk, without buffering. */
+export interface AnswerSink {
+  /** Status and headers; called once, before any write. */
+  start(status: number, headers: Record<string, string>): void;
+  /** false: the client is slow; the upstream pauses until `onDrain`'s callback runs. */
+  write(chunk: Buffer): boolean;
+  onDrain(cb: () => void): void;
+  end(): void;
+  /** The model server broke mid-answer: end the client's answer abruptly so it knows. */
+  abort(): void;
+}
+
 export interface IncomingCall {
   /** Path and query as received. */
   url: string;
   body: Buffer;
   accept: string | undefined;
-  /** Fires when the client disconnects. */
-  signal: AbortSignal;
-}
-
-export interface Upstream {
-  status: number;
-  headers: Record<string, string>;
-  body: Readable;
+  client: ClientLink;
 }
 
 export interface CallDeps {
@@ -35,9 +47,6 @@ export interface CallDeps {
   maxQueueTimeS: number;
 }
 
-/** Answer headers worth passing on; hop-by-hop and server-specific ones are not. */
-const PASSED_HEADERS = ["content-type", "content-length", "cache-control", "retry-after"];
-
 /** The query minus `api_key`: Vast's SDK puts the endpoint key there, and the model server must not see it. */
 export function backendPath(url: string): string {
   const q = url.indexOf("?");
@@ -49,28 +58,31 @@ export function backendPath(url: string): string {
 }
 
 export class ModelCalls {
-  /** Every forwarded call's controller, so a drain past its deadline can cancel what is left. */
-  private readonly live = new Set<AbortController>();
+  /** Abort functions of the calls in flight, so a drain past its deadline can cancel what is left. */
+  private readonly live = new Set<() => void>();
 
   constructor(private readonly deps: CallDeps) {}
 
-  async handle(call: IncomingCall): Promise<Upstream> {
+  /** Resolves once the answer has started flowing into `sink`; rejects with an AppError before that. */
+  async handle(call: IncomingCall, sink: AnswerSink): Promise<void> {
+    const startedAt = performance.now();
+    let grant;
     try {
-      return await this.run(call, performance.now());
+      grant = await this.admitCall(call);
     } catch (e) {
-      // Outcomes of forwarded calls are counted when they settle; these are the agent's own answers.
-      if (e instanceof AppError && !(e.detail instanceof Settled)) this.deps.metrics.count(outcomeOfStatus(e.status));
+      if (e instanceof AppError) this.deps.metrics.count(outcomeOfStatus(e.status));
       throw e;
     }
+    return this.forward(call, sink, grant, startedAt);
   }
 
   /** Cancels every call still in flight (drain deadline). */
   abortAll(): void {
-    for (const c of this.live) c.abort();
+    for (const abort of [...this.live]) abort();
   }
 
-  private async run(call: IncomingCall, startedAt: number): Promise<Upstream> {
-    const { auth, ledger, backend, metrics, maxQueueTimeS } = this.deps;
+  private async admitCall(call: IncomingCall) {
+    const { auth, ledger, maxQueueTimeS } = this.deps;
     const state = this.deps.state();
     if (state !== "ready") {
       throw new AppError(503, "not_ready", state === "draining" ? "worker is shutting down" : `worker is ${state}`, undefined, { "retry-after": "5" });
@@ -83,81 +95,85 @@ export class ModelCalls {
     }
     const workerCall = auth.parseCall(json);
     const grant = await auth.authorize(workerCall);
-    // From here to ledger.start nothing awaits: admission sees the load exactly as it is.
+    // From here to ledger.start (in forward) nothing awaits: admission sees the load exactly as it is.
     const verdict = admit(ledger.inFlightLoad, grant.cost, this.deps.maxPerf(), maxQueueTimeS);
     if (!verdict.admit) {
       ledger.reject(grant.requestIdx, grant.cost);
       throw new AppError(429, "busy", "worker queue is full; retry elsewhere", undefined, { "retry-after": String(verdict.retryAfterS) });
     }
-    if (call.signal.aborted) throw new AppError(499, "client_closed", "client went away");
+    if (call.client.gone) throw new AppError(499, "client_closed", "client went away");
+    return { ...grant, payload: workerCall.payload };
+  }
+
+  private forward(call: IncomingCall, sink: AnswerSink, grant: Awaited<ReturnType<ModelCalls["admitCall"]>>, startedAt: number): Promise<void> {
+    const { ledger, metrics, backend } = this.deps;
     const ticket = ledger.start(grant.requestIdx, grant.cost);
-    const control = new AbortController();
-    const onClientGone = () => control.abort();
-    call.signal.addEventListener("abort", onClientGone, { once: true });
-    this.live.add(control);
+    // Assigned below; dispatch may report an error synchronously (a closed pool), before it returns.
+    let abort: () => void = () => undefined;
     let settled = false;
     const settle = (outcome: Outcome, metric: CallOutcome) => {
       if (settled) return;
       settled = true;
-      call.signal.removeEventListener("abort", onClientGone);
-      this.live.delete(control);
+      this.live.delete(abort);
       ledger.finish(ticket, outcome);
       metrics.count(metric);
       metrics.observe((performance.now() - startedAt) / 1000);
     };
 
-    let res;
-    try {
-      res = await backend.request({
-        path: backendPath(call.url),
-        body: JSON.stringify(workerCall.payload),
-        accept: call.accept,
-        signal: control.signal,
-      });
-    } catch (e) {
-      if (e instanceof CallAborted) {
-        settle("cancelled", "cancelled");
-        throw new AppError(499, "client_closed", "client went away", new Settled());
-      }
-      const err = e instanceof AppError ? e : backendFailure(e);
-      settle("failed", err.status === 504 ? "backend_timeout" : "backend_error");
-      throw new AppError(err.status, err.code, err.message, new Settled(err.detail), err.headers);
-    }
-
-    if (res.statusCode >= 500) {
-      // Never echo the model server's error text: it may hold paths, stack traces or prompts.
-      res.body.resume();
-      const unavailable = res.statusCode === 503;
-      settle("failed", unavailable ? "backend_unavailable" : "backend_error");
-      throw new AppError(
-        unavailable ? 503 : 502,
-        unavailable ? "backend_unavailable" : "backend_error",
-        unavailable ? "the model server is not available" : `the model server failed (status ${res.statusCode})`,
-        new Settled(res.statusCode),
-        unavailable ? { "retry-after": "1" } : {},
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      let ok = false;
+      /** Set when the model server answered 5xx: its body is read and dropped, never echoed. */
+      let discarding = false;
+      abort = backend.stream(
+        { path: backendPath(call.url), body: JSON.stringify(grant.payload), accept: call.accept },
+        {
+          onHeaders: (status, headers, resume) => {
+            if (status >= 500) {
+              discarding = true;
+              const unavailable = status === 503;
+              settle("failed", unavailable ? "backend_unavailable" : "backend_error");
+              reject(
+                unavailable
+                  ? new AppError(503, "backend_unavailable", "the model server is not available", status, { "retry-after": "1" })
+                  : new AppError(502, "backend_error", `the model server failed (status ${status})`, status),
+              );
+              return;
+            }
+            started = true;
+            ok = status < 400;
+            sink.onDrain(resume);
+            sink.start(status, headers);
+            resolve();
+          },
+          onData: (chunk) => discarding || sink.write(chunk),
+          onComplete: () => {
+            if (discarding) return;
+            sink.end();
+            settle(ok ? "served" : "failed", ok ? "ok" : "backend_client_error");
+          },
+          onError: (err) => {
+            const cancelled = err instanceof CallAborted;
+            if (discarding) return;
+            if (started) {
+              // Mid-answer: the client left (we aborted), or the model server broke the stream.
+              sink.abort();
+              settle(cancelled ? "cancelled" : "failed", cancelled ? "cancelled" : "backend_error");
+              return;
+            }
+            if (cancelled) {
+              settle("cancelled", "cancelled");
+              reject(new AppError(499, "client_closed", "client went away"));
+              return;
+            }
+            const e = backendFailure(err);
+            settle("failed", e.status === 504 ? "backend_timeout" : "backend_error");
+            reject(e);
+          },
+        },
       );
-    }
-    const headers: Record<string, string> = {};
-    for (const name of PASSED_HEADERS) {
-      const v = res.headers[name];
-      if (typeof v === "string") headers[name] = v;
-    }
-    const ok = res.statusCode < 400;
-    const body = res.body;
-    let ended = false;
-    body.once("end", () => {
-      ended = true;
-      settle(ok ? "served" : "failed", ok ? "ok" : "backend_client_error");
+      this.live.add(abort);
+      call.client.onGone(abort);
     });
-    body.once("close", () => {
-      // Closed before its end: the client left (we aborted), or the model server broke the stream.
-      if (!ended) settle(control.signal.aborted ? "cancelled" : "failed", control.signal.aborted ? "cancelled" : "backend_error");
-    });
-    return { status: res.statusCode, headers, body };
   }
-}
-
-/** Marks an AppError whose outcome the call's settle already counted. */
-class Settled {
-  constructor(readonly detail?: unknown) {}
 }

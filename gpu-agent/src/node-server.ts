@@ -1,8 +1,8 @@
 // The node:http front end (the default; see docs/agent.md for why): reads the body, hands it to
-// the call path, pipes the model server's answer through chunk by chunk.
+// the call path, and writes the model server's answer through chunk by chunk as it arrives.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { pipeline } from "node:stream";
 import { errorAnswer, notFound, tooLarge, type AgentSurface } from "./http-surface.ts";
+import type { AnswerSink } from "./model-call.ts";
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
@@ -49,9 +49,18 @@ async function handle(surface: AgentSurface, req: IncomingMessage, res: ServerRe
   if (req.method !== "POST") return sendError(res, notFound());
 
   // Registered before anything else listens on `res`, so the upstream call is aborted first.
-  const gone = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) gone.abort();
+  // A listener list rather than an AbortController: this runs per request, and it is cheaper.
+  let goneCb: (() => void) | null = null;
+  const client = {
+    gone: false,
+    onGone(cb: () => void) {
+      goneCb = cb;
+    },
+  };
+  res.once("close", () => {
+    if (res.writableFinished) return;
+    client.gone = true;
+    goneCb?.();
   });
   let body: Buffer | null;
   try {
@@ -60,11 +69,15 @@ async function handle(surface: AgentSurface, req: IncomingMessage, res: ServerRe
     return sendError(res, e, true);
   }
   if (body === null) return;
+  const sink: AnswerSink = {
+    start: (status, headers) => res.writeHead(status, headers),
+    write: (chunk) => res.write(chunk),
+    onDrain: (cb) => res.on("drain", cb),
+    end: () => res.end(),
+    abort: () => res.destroy(),
+  };
   try {
-    const up = await surface.calls.handle({ url, body, accept: req.headers.accept, signal: gone.signal });
-    res.writeHead(up.status, up.headers);
-    // Errors on either side end both; the call path accounts for the outcome from the body's events.
-    pipeline(up.body, res, () => undefined);
+    await surface.calls.handle({ url, body, accept: req.headers.accept, client }, sink);
   } catch (e) {
     sendError(res, e);
   }

@@ -84,11 +84,26 @@ describe("model server failures", () => {
     expect(h.in_flight_load).toBe(0);
   });
 
-  it("502 naming the refusal when the model server is down, and the agent keeps serving /health", async () => {
+  it("a model server that dies mid-stream cuts the client's answer; then 502 naming the refusal", async () => {
+    const res = await s.call("/v1/completions", { prompt: "x", max_tokens: 9, stream: true, sim: { stall_after: 2 } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const errorsBefore = Number((await (await fetch(`${s.agent.localUrl}/metrics`)).text()).match(/outcome="backend_error"\} (\d+)/)?.[1]);
     await s.sim.close();
-    const res = await s.call("/v1/completions", { prompt: "x", max_tokens: 1 });
-    expect(res.status).toBe(502);
-    expect(((await res.json()) as { message: string }).message).toMatch(/refused the connection/);
+    // The client must see a broken answer, not a clean end that looks complete.
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return;
+      })(),
+    ).rejects.toThrow();
+    await eventually(async () => (await s.health()).in_flight_load === 0);
+    const metrics = await (await fetch(`${s.agent.localUrl}/metrics`)).text();
+    expect(Number(metrics.match(/outcome="backend_error"\} (\d+)/)?.[1])).toBe(errorsBefore + 1);
+
+    const down = await s.call("/v1/completions", { prompt: "x", max_tokens: 1 });
+    expect(down.status).toBe(502);
+    expect(((await down.json()) as { message: string }).message).toMatch(/refused the connection/);
     expect((await s.health()).in_flight_load).toBe(0);
   });
 });
