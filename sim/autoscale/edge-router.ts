@@ -108,6 +108,16 @@ export class EdgeRouter {
     r.last_report_at = now;
   }
 
+  /** A graceful scale-down: no new requests (pickWorker skips "draining"); what it holds finishes. */
+  setDraining(id: string, draining: boolean): void {
+    const r = this.records.get(id);
+    if (r && r.worker) r.reported = draining ? "draining" : "ready";
+  }
+
+  isDraining(id: string): boolean {
+    return this.records.get(id)?.reported === "draining";
+  }
+
   /** The scaler released the worker (stop or destroy): forget it and whatever was pending on it. */
   forget(id: string): void {
     const r = this.records.get(id);

@@ -189,7 +189,17 @@ export function simulate(o: SimOptions): SimResult {
 
   function view(inst: Instance): InstanceView | null {
     if (inst.state === "destroyed") return null;
-    return { id: inst.id, gpu_name: inst.gpu.name, state: inst.state, since: inst.since, created_at: inst.createdAt, dph: inst.gpu.dph, expected_perf: perf.get(inst.gpu.name) ?? 0, loaded: inst.loaded };
+    return {
+      id: inst.id,
+      gpu_name: inst.gpu.name,
+      state: inst.state,
+      since: inst.since,
+      created_at: inst.createdAt,
+      dph: inst.gpu.dph,
+      expected_perf: perf.get(inst.gpu.name) ?? 0,
+      loaded: inst.loaded,
+      draining: router.isDraining(inst.id),
+    };
   }
 
   function context(): ScalingContext {
@@ -219,7 +229,10 @@ export function simulate(o: SimOptions): SimResult {
       }
       const inst = market.get(a.id);
       if (!inst) continue;
-      if (a.kind === "start") {
+      if (a.kind === "drain" || a.kind === "undrain") {
+        router.setDraining(inst.id, a.kind === "drain");
+        if (a.kind === "undrain") wakeHeld();
+      } else if (a.kind === "start") {
         if (market.start(inst)) continue;
         if (policy.startFailed) {
           policy.startFailed(inst.id, loop.now);

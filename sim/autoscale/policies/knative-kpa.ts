@@ -4,8 +4,8 @@
 // saw no traffic. It evaluates every 2 s; the activator buffers requests at the edge, so clients
 // are held as ours are. Metric: arrivals in workload units/s (KPA's "rps" mode, in workload units).
 // Pods are created fresh (no cold tier) and removed when idle (graceful drain).
-import { bestPerfPerDollar, type ScalingAction, type ScalingPolicy } from "./policy.ts";
-import { bootingNewestFirst, idleReady, isBooting } from "./fleet-helpers.ts";
+import { bestPerfPerDollar, type ScalingPolicy } from "./policy.ts";
+import { isBooting, isServing, resize } from "./fleet-helpers.ts";
 
 export const KPA_DEFAULTS = { tickMs: 2000, stableS: 60, panicS: 6, panicThreshold: 2, targetUtil: 0.7, scaleToZeroGraceS: 30, maxScaleDownRate: 2 };
 
@@ -23,7 +23,7 @@ export function knativeKpa(settings = KPA_DEFAULTS): ScalingPolicy {
       const stable = ctx.observed.arrived(settings.stableS * 1000).workload / settings.stableS;
       const panic = ctx.observed.arrived(settings.panicS * 1000).workload / settings.panicS;
       if (panic > 0 || ctx.snapshot.waiting.requests > 0) lastTrafficAt = ctx.now;
-      const ready = ctx.instances.filter((v) => v.state === "ready").length;
+      const ready = ctx.instances.filter(isServing).length;
       const current = ready + ctx.instances.filter(isBooting).length;
       const wantStable = Math.ceil(stable / perPod - 1e-9);
       const wantPanic = Math.ceil(panic / perPod - 1e-9);
@@ -35,15 +35,7 @@ export function knativeKpa(settings = KPA_DEFAULTS): ScalingPolicy {
       want = Math.max(want, Math.ceil(current / settings.maxScaleDownRate));
       want = Math.min(want, ctx.params.max_workers);
 
-      const actions: ScalingAction[] = [];
-      for (let n = current; n < want; n++) actions.push({ kind: "create", gpu_name: offer.gpu_name, reason: `kpa ${current} → ${want}` });
-      let n = current;
-      for (const v of [...bootingNewestFirst(ctx), ...idleReady(ctx)]) {
-        if (n <= want) break;
-        actions.push({ kind: "destroy", id: v.id, reason: `kpa ${current} → ${want}` });
-        n--;
-      }
-      return actions;
+      return resize(ctx, current, want, `kpa ${current} → ${want}`, offer.gpu_name);
     },
   };
 }

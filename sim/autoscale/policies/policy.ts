@@ -19,6 +19,8 @@ export interface InstanceView {
   expected_perf: number;
   /** The model is on disk: a stopped instance restarts in seconds. */
   loaded: boolean;
+  /** The router no longer sends it new requests (it finishes what it has). */
+  draining: boolean;
 }
 
 /** One rentable GPU type (what a Vast offer search filtered by the worker group returns, cheapest first per type). */
@@ -50,9 +52,13 @@ export interface ScalingContext {
   observed: Observed;
 }
 
+/**
+ * `drain` asks the router to stop sending a ready worker new requests (a graceful scale-down: it is
+ * released once idle); `undrain` puts it back in rotation. Both are router calls, not Vast calls.
+ */
 export type ScalingAction =
   | { kind: "create"; gpu_name: string; reason?: string }
-  | { kind: "start" | "stop" | "destroy"; id: string; reason?: string };
+  | { kind: "start" | "stop" | "destroy" | "drain" | "undrain"; id: string; reason?: string };
 
 export type Trigger = "tick" | "scale-now";
 

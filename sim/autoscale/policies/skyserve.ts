@@ -3,8 +3,8 @@
 // 300 s (up) or 1,200 s (down). Target per replica: max_perf × target_util, in workload units (the
 // QPS target an operator would set from a benchmark). Replicas are fresh VMs; its load balancer
 // queues requests, so clients are held at the edge as ours are.
-import { bestPerfPerDollar, type ScalingAction, type ScalingPolicy } from "./policy.ts";
-import { bootingNewestFirst, idleReady, isBooting } from "./fleet-helpers.ts";
+import { bestPerfPerDollar, type ScalingPolicy } from "./policy.ts";
+import { isBooting, isServing, resize } from "./fleet-helpers.ts";
 
 export const SKYSERVE_DEFAULTS = { tickMs: 20_000, windowS: 60, upscaleDelayS: 300, downscaleDelayS: 1200, minReplicas: 1 };
 
@@ -21,7 +21,7 @@ export function skyServe(settings = SKYSERVE_DEFAULTS): ScalingPolicy {
       const perReplica = offer.expected_perf * ctx.params.target_util;
       const rate = ctx.observed.arrived(settings.windowS * 1000).workload / settings.windowS;
       const desired = Math.min(ctx.params.max_workers, Math.max(settings.minReplicas, Math.ceil(rate / perReplica - 1e-9)));
-      const current = ctx.instances.filter((v) => v.state === "ready" || isBooting(v)).length;
+      const current = ctx.instances.filter((v) => isServing(v) || isBooting(v)).length;
       // Below the floor is a repair, not a scaling decision: no delay.
       let target = current;
       if (current < settings.minReplicas) target = settings.minReplicas;
@@ -39,15 +39,7 @@ export function skyServe(settings = SKYSERVE_DEFAULTS): ScalingPolicy {
         }
       } else up = down = 0;
 
-      const actions: ScalingAction[] = [];
-      for (let n = current; n < target; n++) actions.push({ kind: "create", gpu_name: offer.gpu_name, reason: `skyserve ${current} → ${target}` });
-      let n = current;
-      for (const v of [...bootingNewestFirst(ctx), ...idleReady(ctx)]) {
-        if (n <= target) break;
-        actions.push({ kind: "destroy", id: v.id, reason: `skyserve ${current} → ${target}` });
-        n--;
-      }
-      return actions;
+      return resize(ctx, current, target, `skyserve ${current} → ${target}`, offer.gpu_name);
     },
   };
 }

@@ -1,0 +1,17 @@
+// The policies every trace is run through, in the order the tables list them.
+import type { PolicySetup } from "../run-trace.ts";
+import { knativeKpa } from "./knative-kpa.ts";
+import { ours } from "./ours.ts";
+import { bestPerfPerDollar, type Offer, type ScalingPolicy } from "./policy.ts";
+import { skyServe } from "./skyserve.ts";
+import { peakWorkers, staticPeak } from "./static-peak.ts";
+import { vastDoc } from "./vast-doc.ts";
+
+export function offersOf(setup: PolicySetup): Offer[] {
+  return setup.gpus.map((g) => ({ gpu_name: g.name, gpu_ram_gb: g.gpu_ram_gb, dph: g.dph, storage_dph: g.storage_dph, expected_perf: setup.perf.get(g.name) ?? 0 }));
+}
+
+export function policyCatalog(setup: PolicySetup): ScalingPolicy[] {
+  const best = bestPerfPerDollar(offersOf(setup));
+  return [ours(), staticPeak(peakWorkers(setup.trace.requests, best.expected_perf, 0.9), best.gpu_name), vastDoc(), knativeKpa(), skyServe()];
+}
