@@ -1,8 +1,11 @@
 // One vitest run, one project per runtime: pure modules and the agent in Node, Workers code in
 // workerd with the real D1 migrations applied.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { dirname } from "node:path";
 import { defineConfig } from "vitest/config";
 import { generateDevSecrets } from "./scripts/dev-secrets.ts";
+// The values the scaler project's global setup provides (router bundle, stand-in Vast URL).
+import type {} from "./scaler-worker/test/global-setup.ts";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -46,6 +49,50 @@ export default defineConfig(async () => {
             name: "router",
             include: ["router-worker/test/**/*.test.ts"],
             setupFiles: ["./router-worker/test/apply-migrations.ts"],
+          },
+        },
+        {
+          // The scaler in workerd against the real router (bundled by the global setup, bound by
+          // script_name as in production) and the stand-in Vast over real HTTP. Files run one at a
+          // time: they share one stand-in account.
+          plugins: [
+            cloudflareTest(async ({ inject }) => ({
+              main: "./scaler-worker/src/index.ts",
+              wrangler: { configPath: "./scaler-worker/wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  VAST_API_KEY: "sim-key",
+                  VAST_API_URL: `${inject("vastUrl")}/api/v0`,
+                  REPORT_ADDR: "http://router.test",
+                  VAST_BACKOFF_BASE_MS: "20",
+                  VAST_BACKOFF_CAP_MS: "200",
+                  VAST_TIMEOUT_MS: "1500",
+                },
+                serviceBindings: { ROUTER: "gpu-router" },
+                workers: [
+                  {
+                    name: "gpu-router",
+                    modules: true,
+                    scriptPath: inject("routerBundle"),
+                    // The bundle lives in a temp dir: module paths are resolved from there.
+                    modulesRoot: dirname(inject("routerBundle")),
+                    compatibilityDate: "2026-04-20",
+                    bindings: { ...secrets, ROUTE_HOLD_MS: "0", ROUTE_RATE_PER_KEY: "1000" },
+                    d1Databases: { DB: "00000000-0000-4000-8000-000000000000" },
+                    durableObjects: { ENDPOINTS: { className: "EndpointObject", useSQLite: true } },
+                    serviceBindings: { SCALER: "vitest-pool-workers-runner-scaler" },
+                  },
+                ],
+              },
+            })),
+          ],
+          test: {
+            name: "scaler",
+            include: ["scaler-worker/test/**/*.test.ts"],
+            setupFiles: ["./scaler-worker/test/apply-migrations.ts"],
+            globalSetup: ["./scaler-worker/test/global-setup.ts"],
+            fileParallelism: false,
           },
         },
       ],

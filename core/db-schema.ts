@@ -1,7 +1,7 @@
 // The D1 schema, owned by drizzle: `npm run db:generate` turns changes here into migrations/NNNN_*.sql,
 // which wrangler applies (never drizzle-kit push; never edit an applied migration).
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
@@ -83,16 +83,63 @@ export const workers = sqliteTable(
     /** SHA-256 of the worker's mtoken. */
     mtoken_hash: text("mtoken_hash").notNull(),
     vast_instance_id: integer("vast_instance_id"),
+    /** Manual workers: active. Instances: our intent, written before each Vast call (core/ledger-reconcile.ts). */
     status: text("status").notNull().default("active"),
     created_at: integer("created_at").notNull().default(now),
     updated_at: integer("updated_at").notNull().default(now),
     closed_at: integer("closed_at"),
+    // ---- instance ledger (the scaler): what it rented, why and how it went.
+    /** The offer the create was sent for: one row, one create, never repeated. */
+    offer_id: integer("offer_id"),
+    gpu_name: text("gpu_name"),
+    dph_total: real("dph_total"),
+    /** Last measured max_perf (kept while the instance is stopped). */
+    perf: real("perf"),
+    /** When the current intent (status) was written. */
+    state_since: integer("state_since"),
+    /** First time the agent reported ready (load-time learning). */
+    ready_at: integer("ready_at"),
+    start_failures: integer("start_failures").notNull().default(0),
+    last_start_failure_at: integer("last_start_failure_at"),
+    close_reason: text("close_reason"),
   },
   (t) => [
     uniqueIndex("workers_vast_instance").on(t.vast_instance_id),
     index("workers_endpoint").on(t.endpoint_id),
+    // The scaler reads every open instance row each tick.
+    index("workers_open_instances").on(t.kind, t.closed_at),
   ],
 );
+
+/** One scaler at a time per endpoint: cron ticks and scale-now calls take the lease before acting. */
+export const scalerLeases = sqliteTable("scaler_leases", {
+  endpoint_id: integer("endpoint_id").primaryKey(),
+  holder: text("holder").notNull(),
+  expires_at: integer("expires_at").notNull(),
+});
+
+/** Measured max_perf per GPU type in a worker group (median of its ready workers when last seen). */
+export const gpuPerf = sqliteTable(
+  "gpu_perf",
+  {
+    group_id: integer("group_id")
+      .notNull()
+      .references(() => workerGroups.id, { onDelete: "cascade" }),
+    gpu_name: text("gpu_name").notNull(),
+    perf: real("perf").notNull(),
+    updated_at: integer("updated_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.group_id, t.gpu_name] })],
+);
+
+/** A group's recent load times (creation to ready, seconds; newest last), for the stuck-loading deadline. */
+export const groupLoadTimes = sqliteTable("group_load_times", {
+  group_id: integer("group_id")
+    .primaryKey()
+    .references(() => workerGroups.id, { onDelete: "cascade" }),
+  seconds: text("seconds", { mode: "json" }).$type<number[]>().notNull().default([]),
+  updated_at: integer("updated_at").notNull().default(now),
+});
 
 /** What happened and why: admin changes, scaling decisions, Vast calls and their outcomes. */
 export const events = sqliteTable(

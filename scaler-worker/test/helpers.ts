@@ -1,0 +1,144 @@
+// Test helpers for the scaler in workerd: the real router (admin API, /route/, /worker_status/)
+// through a service binding, the stand-in Vast over HTTP, the ledger in D1, and one scaling pass
+// with an adjustable clock (policy time can jump ahead without sleeping).
+import { env } from "cloudflare:workers";
+import { inject } from "vitest";
+import { loadConfig, type ScalerConfig } from "../src/config.ts";
+import { tickDeps } from "../src/index.ts";
+import { runTick, type TickReport, type TickScope } from "../src/tick.ts";
+
+export const ADMIN = "test-admin-token";
+export const VAST = inject("vastUrl");
+
+export function router(path: string, init: RequestInit = {}): Promise<Response> {
+  return env.ROUTER.fetch(new Request(`http://router.test${path}`, init));
+}
+
+export async function admin<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await router(`/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`admin ${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+let counter = 0;
+export interface TestEndpoint {
+  name: string;
+  apiKey: string;
+}
+
+/** An endpoint with one key and one worker group renting RTX 4090s (and anything else `group` says). */
+export async function makeEndpoint(params: Record<string, unknown> = {}, group: Record<string, unknown> = {}): Promise<TestEndpoint> {
+  const name = `sc-${Date.now().toString(36)}-${counter++}`;
+  await admin("POST", "/endpoints", { name, cold_workers: 0, ...params });
+  await admin("POST", `/endpoints/${name}/workergroups`, { image: "vllm/vllm-openai", gpu_ram: 24, search_params: { gpu_name: { eq: "RTX 4090" } }, ...group });
+  const { api_key } = await admin<{ api_key: string }>("POST", `/endpoints/${name}/keys`);
+  return { name, apiKey: api_key };
+}
+
+/** `n` new requests of `cost` at /route/ (ROUTE_HOLD_MS=0: answered at once, held as waiting if no worker). */
+export async function load(ep: TestEndpoint, n: number, cost = 100): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      const res = await router("/route/", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ endpoint: ep.name, api_key: ep.apiKey, cost }) });
+      await res.text();
+    }),
+  );
+}
+
+export async function sim<T = any>(path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${VAST}${path}`, { method: body === undefined ? "GET" : "POST", headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`sim ${path}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+export interface SimInstance {
+  id: number;
+  label: string;
+  actual_status: string | null;
+  intended_status: string;
+  phase: string;
+  gpu_name: string;
+  dph_total: number;
+  extra_env: [string, string][];
+}
+
+export async function instances(endpoint?: string): Promise<(SimInstance & { env: Record<string, string> })[]> {
+  const state = await sim<{ instances: SimInstance[] }>("/sim/state");
+  return state.instances
+    .map((i) => ({ ...i, env: Object.fromEntries(i.extra_env) }))
+    .filter((i) => endpoint === undefined || i.env.ENDPOINT === endpoint);
+}
+
+/** Plays the agents: every running instance of the endpoint reports ready with `maxPerf`. */
+export async function agentsReport(endpoint: string, maxPerf = 100, over: Record<string, unknown> = {}): Promise<number> {
+  const running = (await instances(endpoint)).filter((i) => i.actual_status === "running");
+  for (const i of running) {
+    const res = await router("/worker_status/", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: i.env.WORKER_ID,
+        mtoken: i.env.MASTER_TOKEN,
+        url: `http://127.0.0.1:${40_000 + (i.id % 20_000)}`,
+        loadtime: 5,
+        max_perf: maxPerf,
+        cur_load: 0,
+        gpu_name: i.gpu_name,
+        ...over,
+      }),
+    });
+    if (res.status !== 200) throw new Error(`report: ${res.status} ${await res.text()}`);
+  }
+  return running.length;
+}
+
+/** Waits until every instance of the endpoint that Vast runs or loads is running. */
+export async function settle(endpoint?: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const list = await instances(endpoint);
+    if (list.every((x) => x.actual_status === "running" || x.actual_status === "stopped" || x.intended_status === "stopped" && x.actual_status === null)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const clock = { offsetMs: 0 };
+
+/** One scaling pass, as the cron handler runs it, with config overrides and the test clock. */
+export function tick(scope: TickScope = { kind: "cron" }, over: Partial<ScalerConfig> = {}): Promise<TickReport> {
+  const cfg = { ...loadConfig(env), ...over };
+  return runTick({ ...tickDeps(env as unknown as ScalerEnv, cfg), now: () => Date.now() + clock.offsetMs }, scope);
+}
+
+export interface LedgerRow {
+  id: string;
+  status: string;
+  vast_instance_id: number | null;
+  closed_at: number | null;
+  close_reason: string | null;
+  mtoken_hash: string;
+  start_failures: number;
+}
+
+export async function ledger(endpoint: string): Promise<LedgerRow[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT w.* FROM workers w JOIN endpoints e ON e.id = w.endpoint_id WHERE e.name = ? AND w.kind = 'instance' ORDER BY w.created_at`,
+  )
+    .bind(endpoint)
+    .all<LedgerRow>();
+  return results;
+}
+
+export async function events(endpoint: string): Promise<{ action: string; reason: string; outcome: string }[]> {
+  return (await admin<{ events: { action: string; reason: string; outcome: string }[] }>("GET", `/endpoints/${endpoint}/events?limit=1000`)).events;
+}
+
+/** Open rows and live instances agree one to one: nothing paid is unaccounted for, nothing doubled. */
+export async function accounted(endpoint: string): Promise<{ open: LedgerRow[]; live: SimInstance[] }> {
+  const open = (await ledger(endpoint)).filter((r) => r.closed_at === null);
+  const live = await instances(endpoint);
+  return { open, live };
+}
