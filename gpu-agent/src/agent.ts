@@ -82,6 +82,7 @@ export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
       gpu_name: gpuName ?? undefined,
     }),
     ledger,
+    { loading: () => phase === "loading" && errors.size === 0 },
   );
   ledger.onChange = () => reporter.changed();
 

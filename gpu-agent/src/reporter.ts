@@ -62,16 +62,19 @@ export class Reporter {
 
   private readonly transport: ReportTransport;
   private readonly disk: () => Promise<number | null>;
+  /** Cheap state check for changed(), which runs twice per request. */
+  private readonly loading: () => boolean;
 
   constructor(
     private readonly opts: ReporterOptions,
     private readonly base: () => ReportBase,
     private readonly ledger: LoadLedger,
-    io: { transport?: ReportTransport; disk?: () => Promise<number | null> } = {},
+    io: { transport?: ReportTransport; disk?: () => Promise<number | null>; loading?: () => boolean } = {},
   ) {
     this.acked = { ...ledger.totals };
     this.transport = io.transport ?? ((path, body) => this.post(path, body));
     this.disk = io.disk ?? diskUsedGb;
+    this.loading = io.loading ?? (() => this.base().state === "loading");
   }
 
   start(): void {
@@ -86,7 +89,7 @@ export class Reporter {
 
   /** Load changed: report soon if loaded, at most once per min interval. */
   changed(): void {
-    if (this.stopped || this.base().state === "loading") return;
+    if (this.stopped || this.loading()) return;
     if (this.failuresInRow > 0) return; // the backoff retry carries the change
     if (this.sending) {
       this.again = true;

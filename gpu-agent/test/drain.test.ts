@@ -12,6 +12,8 @@ import { ENDPOINT, FAST_ENV, MTOKEN, WORKER_ID, eventually, startSim } from "./h
 import { startRouterStandIn, type StandInRouter } from "./router-stand-in.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+/** Spawning `node --import tsx` takes a second or two on a busy machine; these tests wait for two. */
+const CHILD_TEST_TIMEOUT_MS = 30_000;
 
 interface Spawned {
   child: ChildProcess;
@@ -96,7 +98,7 @@ describe("SIGTERM", () => {
     const duringDrain = router.reports.filter((r) => r.status.state === "draining");
     expect(duringDrain.reduce((sum, r) => sum + r.status.cur_perf, 0)).toBe(25);
     expect(router.deletes.flatMap((d) => d.request_idxs)).toContain(auth.request_idx);
-  });
+  }, CHILD_TEST_TIMEOUT_MS);
 
   it("past DRAIN_TIMEOUT_S, cancels what is left (the model server sees the cancel) and exits 0", async () => {
     const { sim, router, agent } = await setup({}, { DRAIN_TIMEOUT_S: "0.3" });
@@ -117,5 +119,5 @@ describe("SIGTERM", () => {
     await eventually(() => sim.stats().cancelled === 1);
     expect(router.reports.at(-1)!.status).toMatchObject({ state: "draining", cur_load: 0 });
     expect(agent.output()).toMatch(/drain deadline/);
-  });
+  }, CHILD_TEST_TIMEOUT_MS);
 });

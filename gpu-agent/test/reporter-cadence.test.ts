@@ -102,7 +102,8 @@ describe("reporter cadence", () => {
     expect(reporter.failures).toBeGreaterThanOrEqual(5);
     expect(reporter.failures).toBeLessThanOrEqual(60); // backoff, not a busy loop
     setRouter(true);
-    await vi.advanceTimersByTimeAsync(INTERVAL + 1);
+    // The longest backoff is one interval plus its 20 % jitter.
+    await vi.advanceTimersByTimeAsync(1.2 * INTERVAL + 1);
     expect(statuses()[0]!.body).toMatchObject({ cur_perf: 8, new_load: 8, rej_load: 3, num_requests_recieved: 1 });
     expect(sent.find((s) => s.path === "/delete_requests/")!.body.request_idxs).toEqual([42, 43]);
     reporter.stop();

@@ -1,21 +1,34 @@
 // What the agent tells the router over real HTTP: Vast's field set with our `state`, loading then
 // ready, deltas that add up and survive an outage. The cadence itself is checked with fake timers
 // in reporter-cadence.test.ts (arrival times over HTTP would make this file timing-dependent).
-import { afterEach, describe, expect, it } from "vitest";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { eventually, startStack, type Stack } from "./harness.ts";
 
+// Start-ups with retries and backoff (keys, model load) can take seconds on a busy machine.
+vi.setConfig({ testTimeout: 20_000 });
+
 let s: Stack | null = null;
+const dirs: string[] = [];
 afterEach(async () => {
   await s?.close();
   s = null;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 describe("reports", () => {
   it("while loading: every interval, loadtime 0, state loading; then ready with Vast's fields", async () => {
-    s = await startStack({ sim: { loadTimeS: 1.2 }, waitReady: false });
-    const loading = await s.router.waitForReport((r) => r.status.state === "loading" && s!.router.reports.filter((x) => x.status.state === "loading").length >= 2);
-    expect(loading.status).toMatchObject({ loadtime: 0, max_perf: 0, cur_load: 0, error_msg: "" });
-
+    // Loading lasts until the test writes the load line into the log the agent watches.
+    const dir = mkdtempSync(join(tmpdir(), "agent-reports-"));
+    dirs.push(dir);
+    const log = join(dir, "model.log");
+    writeFileSync(log, "");
+    s = await startStack({ env: { MODEL_LOG: log }, waitReady: false });
+    const loading = await s.router.waitForReport(() => s!.router.reports.filter((x) => x.status.state === "loading").length >= 2);
+    expect(loading.status).toMatchObject({ state: "loading", loadtime: 0, max_perf: 0, cur_load: 0, error_msg: "" });
+    appendFileSync(log, "INFO:     Application startup complete.\n");
     await s.agent.ready;
     const ready = await s.router.waitForReport((r) => r.status.state === "ready");
     expect(ready.raw).toMatchObject({

@@ -188,5 +188,6 @@ describe("CLI", () => {
     await normal.port;
     normal.child.kill("SIGTERM");
     expect(await normal.exit).toBe(0);
-  });
+    // Two `node --import tsx` start-ups: seconds on a busy machine.
+  }, 30_000);
 });
