@@ -2,11 +2,11 @@
 // and the oracle bound, in one seeded run; prints a table per trace, writes
 // bench/results/autoscale.json and one SVG per trace. Options: --traces a,b --seed s
 // --time-scale x --load-scale x --trace-dir d --servegen-days n --servegen-start-day n
-// --servegen-rate r --warmup-min m
+// --servegen-rate r --warmup-min m --ablation (adds each proposed policy change alone)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { formatTable, loadTrace, policyCatalog, Prng, renderTraceSvg, resultsJson, runTrace, scaleTrace, TRACE_KINDS, verdict, type TraceKind, type TraceRun } from "../sim/autoscale/index.ts";
+import { ablationCatalog, formatTable, loadTrace, policyCatalog, Prng, renderTraceSvg, resultsJson, runTrace, scaleTrace, TRACE_KINDS, verdict, type TraceKind, type TraceRun } from "../sim/autoscale/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     "servegen-rate": { type: "string", default: "6" },
     "warmup-min": { type: "string", default: "15" },
     out: { type: "string", default: "bench/results" },
+    ablation: { type: "boolean", default: false },
   },
 });
 
@@ -43,7 +44,8 @@ for (const kind of kinds) {
   if (note) console.log(`note: ${note}`);
   const trace = scaleTrace(raw, { timeScale: Number(values["time-scale"]), loadScale: Number(values["load-scale"]) }, rng.fork(`scale:${kind}`));
   console.log(`\n## ${trace.name}: ${trace.requests.length} requests over ${(trace.durationMs / 3_600_000).toFixed(2)} h — ${trace.origin}`);
-  const run = runTrace(trace, policyCatalog, {
+  const catalog = values.ablation ? (s: Parameters<typeof policyCatalog>[0]) => [...policyCatalog(s), ...ablationCatalog(s)] : policyCatalog;
+  const run = runTrace(trace, catalog, {
     seed: `${values.seed}/${kind}`,
     warmupMs: Number(values["warmup-min"]) * 60_000,
     sampleMs: trace.durationMs > 6 * 3_600_000 ? 60_000 : 10_000,
@@ -52,7 +54,8 @@ for (const kind of kinds) {
   runs.push(run);
   console.log(`GPU types usable: ${run.gpus.map((g) => `${g.name} ($${g.dph}/h, ${Math.round(run.perf.get(g.name) ?? 0)} u/s)`).join(", ")}`);
   console.log(formatTable(run));
-  console.log(verdict(run));
+  console.log(verdict(run, "ours"));
+  console.log(verdict(run, "ours-next"));
   const svg = resolve(outDir, `autoscale-${trace.name}.svg`);
   writeFileSync(svg, renderTraceSvg(run));
   console.log(`picture: ${svg}`);

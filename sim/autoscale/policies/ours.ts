@@ -7,7 +7,7 @@
 import { recordLoadTime } from "../../../core/load-deadline.ts";
 import { instanceView, type LedgerEntry } from "../../../core/ledger-reconcile.ts";
 import { learnPerf, type PerfBook } from "../../../core/placement.ts";
-import { planEndpoint, type ScalingSettings } from "../../../core/scaling-policy.ts";
+import { planEndpoint, type EndpointPlanInput, type Plan, type ScalingSettings } from "../../../core/scaling-policy.ts";
 import type { VastInstance, VastOffer } from "../../../core/vast-api.ts";
 import type { InstanceView, ScalingAction, ScalingContext, ScalingPolicy } from "./policy.ts";
 
@@ -27,11 +27,22 @@ interface Ledger {
   lastStartFailureAt: number | null;
 }
 
+/**
+ * Changes to what the scaler feeds the policy or does with its plan: how prototypes of policy changes
+ * are measured against the production policy without copying it (ours-next.ts). Absent: production.
+ */
+export interface PlanTweaks {
+  input?(input: EndpointPlanInput, ctx: ScalingContext): EndpointPlanInput;
+  /** Gets the plan mapped to actions; returns the actions to apply. */
+  after?(plan: Plan, input: EndpointPlanInput, ctx: ScalingContext, actions: ScalingAction[]): ScalingAction[];
+}
+
 export interface OursOptions {
   name?: string;
   settings?: ScalingSettings;
   /** Per-GPU perf known before the first worker (e.g. from the same model on other endpoints). */
   perfBook?: PerfBook;
+  tweaks?: PlanTweaks;
 }
 
 export interface OursPolicy extends ScalingPolicy {
@@ -103,7 +114,7 @@ export function ours(options: OursOptions = {}): OursPolicy {
         const entry: LedgerEntry = { id: v.id, endpointId: 1, groupId: GROUP_ID, createdAt: v.created_at, gpuName: v.gpu_name, dph: v.dph, ...row };
         views.push(instanceView(entry, vastOf(v, row), w, now, { silentErrorS: SILENT_ERROR_S }));
       }
-      const plan = planEndpoint({
+      let input: EndpointPlanInput = {
         now,
         endpoint: snapshot.endpoint,
         params: ctx.params,
@@ -113,7 +124,9 @@ export function ours(options: OursOptions = {}): OursPolicy {
         instances: views,
         offers: new Map([[GROUP_ID, offersOf(ctx)]]),
         settings: options.settings,
-      });
+      };
+      if (options.tweaks?.input) input = options.tweaks.input(input, ctx);
+      const plan = planEndpoint(input);
       const actions: ScalingAction[] = [];
       for (const a of plan.actions) {
         if (a.kind === "create") {
@@ -128,7 +141,7 @@ export function ours(options: OursOptions = {}): OursPolicy {
         if (a.kind === "destroy") ledger.delete(a.instanceId);
         actions.push({ kind: a.kind, id: a.instanceId, reason: a.reason });
       }
-      return actions;
+      return options.tweaks?.after ? options.tweaks.after(plan, input, ctx, actions) : actions;
     },
   };
 }
