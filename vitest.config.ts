@@ -69,8 +69,29 @@ export default defineConfig(async () => {
                   VAST_BACKOFF_CAP_MS: "200",
                   VAST_TIMEOUT_MS: "1500",
                 },
-                serviceBindings: { ROUTER: "gpu-router" },
+                serviceBindings: { ROUTER: "gpu-router", SCALE_NOW_SWITCH: "scale-now-switch" },
                 workers: [
+                  {
+                    // Between the router and the scaler: records the router's scale-now calls and
+                    // forwards them to the scaler only when a test turns it on, so the other tests'
+                    // passes are not raced by the router's fast path.
+                    name: "scale-now-switch",
+                    modules: true,
+                    compatibilityDate: "2026-04-20",
+                    serviceBindings: { SCALER: "vitest-pool-workers-runner-scaler" },
+                    script: `
+                      import { WorkerEntrypoint } from "cloudflare:workers";
+                      let forward = false;
+                      const calls = [];
+                      export default class extends WorkerEntrypoint {
+                        async scaleNow(endpoint, reason) {
+                          calls.push({ endpoint, reason });
+                          if (forward) await this.env.SCALER.scaleNow(endpoint, reason);
+                        }
+                        async setForward(on) { forward = on; }
+                        async calls() { return calls; }
+                      }`,
+                  },
                   {
                     name: "gpu-router",
                     modules: true,
@@ -81,7 +102,7 @@ export default defineConfig(async () => {
                     bindings: { ...secrets, ROUTE_HOLD_MS: "0", ROUTE_RATE_PER_KEY: "1000" },
                     d1Databases: { DB: "00000000-0000-4000-8000-000000000000" },
                     durableObjects: { ENDPOINTS: { className: "EndpointObject", useSQLite: true } },
-                    serviceBindings: { SCALER: "vitest-pool-workers-runner-scaler" },
+                    serviceBindings: { SCALER: "scale-now-switch" },
                   },
                 ],
               },

@@ -241,14 +241,16 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
   };
   const need = () => `need ${f1(target)} u/s (predicted ${f1(forecast.predicted)}, min_load ${params.min_load}, target_util ${params.target_util}), have ${f1(known)}${probe ? " + unmeasured" : ""}`;
   if (mode === "active") {
-    const restartable = live
-      .filter(
-        (v) =>
-          v.state === "stopped" &&
-          v.startFailures < s.maxStartFailures &&
-          (v.lastStartFailureAt === null || now - v.lastStartFailureAt >= s.restartBackoffS * 1000),
-      )
-      .sort((a, b) => compareBestFirst(priced(a), priced(b)));
+    const canRestart = (v: InstanceView) =>
+      v.state === "stopped" && v.startFailures < s.maxStartFailures && (v.lastStartFailureAt === null || now - v.lastStartFailureAt >= s.restartBackoffS * 1000);
+    const restartable = live.filter(canRestart).sort((a, b) => compareBestFirst(priced(a), priced(b)));
+    // Stopped instances whose restart failed (the GPU was taken) are the first to make room for a rental.
+    const evictable = live
+      .filter((v) => v.state === "stopped" && v.startFailures > 0 && !canRestart(v))
+      .sort((a, b) => compareWorstFirst(priced(a), priced(b)));
+    const blocked = (g: number) => total >= params.max_workers || (groupCount.get(g) ?? 0) >= groupMax(g);
+    const victimFor = (g: number) =>
+      evictable.find((v) => ((groupCount.get(g) ?? 0) >= groupMax(g) ? v.groupId === g : true) && live.includes(v));
     for (const v of restartable) {
       if (satisfied()) break;
       if (billed + v.dph > cap + EPS) continue;
@@ -260,14 +262,20 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
     }
     if (!satisfied()) {
       if (!input.offers) {
-        for (const g of input.groups) if (total < params.max_workers && (groupCount.get(g.id) ?? 0) < groupMax(g.id)) needsOffers.push(g.id);
+        for (const g of input.groups) if (!blocked(g.id) || victimFor(g.id)) needsOffers.push(g.id);
       } else {
         const usable = new Map([...input.offers].filter(([g]) => groups.has(g)));
         const books = new Map(input.groups.map((g) => [g.id, g.perf]));
         const taken = new Set<number>();
         for (const o of rankOffers(usable, books)) {
-          if (satisfied() || total >= params.max_workers) break;
-          if (taken.has(o.offer.id) || (groupCount.get(o.groupId) ?? 0) >= groupMax(o.groupId) || billed + o.dph > cap + EPS) continue;
+          if (satisfied()) break;
+          if (taken.has(o.offer.id) || billed + o.dph > cap + EPS) continue;
+          if (blocked(o.groupId)) {
+            const victim = victimFor(o.groupId);
+            if (!victim) continue;
+            drop(victim, "making room for a rental: it could not restart (GPU taken)");
+            if (blocked(o.groupId)) continue;
+          }
           const reason = `scale up: ${need()}; ${o.offer.gpu_name} at $${o.dph}/h${o.perf === null ? " (perf unknown: probe)" : `, ~${f1(o.perf)} u/s`}`;
           actions.push({ kind: "create", groupId: o.groupId, offerId: o.offer.id, gpuName: o.offer.gpu_name, dph: o.dph, perf: o.perf, reason });
           taken.add(o.offer.id);

@@ -23,6 +23,11 @@ describe("planEndpoint: scenarios", () => {
       { load: load(50), instances: [inst("stopped", { startFailures: 1, lastStartFailureAt: NOW - 3_600_000 })] },
       "start",
     ],
+    [
+      "at max_workers, a cold instance that could not restart makes room for a rental",
+      { load: load(50), params: params({ max_workers: 1 }), instances: [inst("stopped", { startFailures: 1, lastStartFailureAt: NOW - 10_000 })] },
+      "create,destroy",
+    ],
     ["cold instance that failed to restart twice: destroyed and replaced", { load: load(50), instances: [inst("stopped", { startFailures: 2 })] }, "create,destroy"],
     ["max_workers caps creation", { load: load(1000), params: params({ max_workers: 3 }) }, "create,create,create"],
     ["max_hourly_cost caps creation ($0.40 each, $1.00 cap)", { load: load(1000), params: params({ max_hourly_cost: 1 }) }, "create,create"],

@@ -58,7 +58,15 @@ export interface TickReport {
 /** Offers from this tick's searches; what one endpoint rents is gone for the next. */
 class OfferPool {
   private taken = new Set<number>();
-  constructor(private readonly byGroup: Map<number, VastOffer[]>) {}
+  private readonly byGroup = new Map<number, VastOffer[]>();
+  constructor(private readonly search: (groups: number[]) => Promise<Map<number, VastOffer[]>>) {}
+  /** Searches (once per tick and group) for the groups not searched yet. */
+  async ensure(groups: readonly number[]): Promise<void> {
+    const missing = [...new Set(groups)].filter((g) => !this.byGroup.has(g));
+    if (missing.length === 0) return;
+    const found = await this.search(missing);
+    for (const g of missing) this.byGroup.set(g, found.get(g) ?? []);
+  }
   forGroups(ids: readonly number[]): Map<number, VastOffer[]> {
     return new Map(ids.map((g) => [g, (this.byGroup.get(g) ?? []).filter((o) => !this.taken.has(o.id))]));
   }
@@ -151,7 +159,8 @@ export async function runTick(deps: TickDeps, scope: TickScope): Promise<TickRep
     const snapshots = await fetchSnapshots(deps.objects, live, cfg.LONG_WINDOW_S, cfg.SNAPSHOT_CONCURRENCY);
     const t = now();
     const picture = buildPicture(db, read, rec, snapshots, t, cfg.SILENT_ERROR_S);
-    const pool = new OfferPool(await searchOffers(deps.vast, read, picture.fleets.map((f) => planEndpoint({ ...f.input, settings })).flatMap((p) => p.needsOffers)));
+    const pool = new OfferPool((groups) => searchOffers(deps.vast, read, groups));
+    await pool.ensure(picture.fleets.flatMap((f) => planEndpoint({ ...f.input, settings }).needsOffers));
     const why = scope.kind === "scale-now" ? `scale-now (${scope.reason}): ` : "";
     const plans = picture.fleets.map((fleet) => {
       const plan = planEndpoint({ ...fleet.input, settings, offers: pool.forGroups(fleet.groups.map((g) => g.id)) });
@@ -256,6 +265,7 @@ async function fallBack(ctx: Parameters<typeof applySteps>[0], first: ApplyResul
     const world = applyActions({ instances: [...fleet.input.instances], offers: new Map() }, done.map((o) => o.step.action), t, (i) => `pending:${i}`);
     const failed = new Set(refused.filter((o) => o.step.fleet === fleet).map((o) => (o.step.action as { instanceId: string }).instanceId));
     const instances = world.instances.map((v) => (failed.has(v.id) ? { ...v, state: "stopped" as const, startFailures: v.startFailures + 1, lastStartFailureAt: t } : v));
+    await pool.ensure(planEndpoint({ ...fleet.input, now: t, instances, settings }).needsOffers);
     const plan = planEndpoint({ ...fleet.input, now: t, instances, settings, offers: pool.forGroups(fleet.groups.map((g) => g.id)) });
     pool.take(plan);
     const actions = plan.actions.filter((a) => a.kind === "create" || !a.instanceId.startsWith("pending:"));

@@ -39,14 +39,44 @@ export async function makeEndpoint(params: Record<string, unknown> = {}, group: 
   return { name, apiKey: api_key };
 }
 
-/** `n` new requests of `cost` at /route/ (ROUTE_HOLD_MS=0: answered at once, held as waiting if no worker). */
+const waiting = new Map<string, number[]>();
+/** Requests that got a worker and are still in flight (the agents have not said they finished). */
+const inFlight = new Map<string, number[]>();
+
+async function route(ep: TestEndpoint, body: Record<string, unknown>): Promise<{ url?: string; request_idx: number }> {
+  const res = await router("/route/", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ endpoint: ep.name, api_key: ep.apiKey, ...body }) });
+  return (await res.json()) as { url?: string; request_idx: number };
+}
+
+/** `n` new requests of `cost` at /route/ (ROUTE_HOLD_MS=0: answered at once, waiting at the edge if no worker). */
 export async function load(ep: TestEndpoint, n: number, cost = 100): Promise<void> {
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      const res = await router("/route/", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ endpoint: ep.name, api_key: ep.apiKey, cost }) });
-      await res.text();
-    }),
-  );
+  const answers = await Promise.all(Array.from({ length: n }, () => route(ep, { cost })));
+  const list = waiting.get(ep.name) ?? [];
+  const served = inFlight.get(ep.name) ?? [];
+  for (const a of answers) (a.url ? served : list).push(a.request_idx);
+  waiting.set(ep.name, list);
+  inFlight.set(ep.name, served);
+}
+
+/**
+ * Re-polls the requests still waiting, as Vast's clients do: with workers ready, they get one and
+ * stop waiting; then the agents report them finished (`/delete_requests/`), so workers are idle again.
+ */
+export async function repoll(ep: TestEndpoint): Promise<number> {
+  const answers = await Promise.all((waiting.get(ep.name) ?? []).map((idx) => route(ep, { request_idx: idx })));
+  const still = answers.filter((a) => !a.url).map((a) => a.request_idx);
+  waiting.set(ep.name, still);
+  const served = [...(inFlight.get(ep.name) ?? []), ...answers.filter((a) => a.url).map((a) => a.request_idx)];
+  inFlight.set(ep.name, []);
+  for (const i of (await instances(ep.name)).filter((x) => x.actual_status === "running")) {
+    const res = await router("/delete_requests/", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: i.env.WORKER_ID, mtoken: i.env.MASTER_TOKEN, request_idxs: served }),
+    });
+    await res.text();
+  }
+  return still.length;
 }
 
 export async function sim<T = any>(path: string, body?: unknown): Promise<T> {
@@ -96,13 +126,14 @@ export async function agentsReport(endpoint: string, maxPerf = 100, over: Record
   return running.length;
 }
 
-/** Waits until every instance of the endpoint that Vast runs or loads is running. */
+/** Waits until Vast has done what was asked of every instance (running or stopped, as intended). */
 export async function settle(endpoint?: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     const list = await instances(endpoint);
-    if (list.every((x) => x.actual_status === "running" || x.actual_status === "stopped" || x.intended_status === "stopped" && x.actual_status === null)) return;
+    if (list.every((x) => x.actual_status === x.intended_status || x.phase === "exited" || x.phase === "offline" || (x.phase === "loading" && (x as { stuck?: boolean }).stuck))) return;
     await new Promise((r) => setTimeout(r, 20));
   }
+  throw new Error("instances did not settle");
 }
 
 export const clock = { offsetMs: 0 };
