@@ -17,7 +17,7 @@ const Bool = z
   .enum(["1", "true", "yes", "on", "0", "false", "no", "off", ""])
   .default("")
   .transform((v) => ["1", "true", "yes", "on"].includes(v));
-const HttpUrl = z.url({ protocol: /^https?$/, error: "an http(s) URL" });
+const HttpUrl = z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? "required" : "an http(s) URL") });
 const RoutePath = z.string().regex(/^\/[^\s?#]*$/, "a path starting with '/'");
 const Port = z.coerce.number().int().min(0).max(65_535);
 /** A JSON array of strings, for lists of log markers. */
@@ -129,13 +129,19 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
   // Empty strings mean "unset": shells and container templates often export VAR= .
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = AgentEnv.safeParse(present);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => {
+        const name = i.path.join(".") || "environment";
+        return i.code === "invalid_type" && /received undefined/.test(i.message) ? `${name}: required` : `${name}: ${i.message}`;
+      });
+  // Checks across variables, reported together with the others so one run lists every problem.
+  if (!present.WORKER_ID && !present.CONTAINER_ID) problems.push("WORKER_ID or CONTAINER_ID: one is required (the worker id the router knows)");
+  if (!present.PUBLIC_URL && !present.PUBLIC_IPADDR) problems.push("PUBLIC_URL or PUBLIC_IPADDR: one is required (the URL clients reach this worker at)");
   if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
 
-  const id = e.WORKER_ID ?? e.CONTAINER_ID;
-  if (!id) problems.push("WORKER_ID or CONTAINER_ID: one is required (the worker id the router knows)");
-  if (!e.PUBLIC_URL && !e.PUBLIC_IPADDR) problems.push("PUBLIC_URL or PUBLIC_IPADDR: one is required (the URL clients reach this worker at)");
+  const id = (e.WORKER_ID ?? e.CONTAINER_ID)!;
   const mapped = env[`VAST_TCP_PORT_${e.WORKER_PORT}`];
   const publicPort = mapped ? Port.safeParse(mapped) : null;
   if (publicPort && !publicPort.success) problems.push(`VAST_TCP_PORT_${e.WORKER_PORT}: a port number`);
@@ -153,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
-    workerId: /^\d{1,15}$/.test(id!) ? Number(id) : id!,
+    workerId: /^\d{1,15}$/.test(id) ? Number(id) : id,
     publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, "") : null,
     publicHost: e.PUBLIC_IPADDR ?? "",
     publicPort: publicPort?.success ? publicPort.data : null,

@@ -67,6 +67,17 @@ describe("start-up", () => {
     expect(r.status.loadtime).toBeGreaterThan(0);
   });
 
+  it("an error line after the worker is ready (the model crashed) reports error and stops serving", async () => {
+    const log = join(tempDir(), "model.log");
+    writeFileSync(log, "INFO:     Application startup complete.\n");
+    const s = await stack({ env: { MODEL_LOG: log } });
+    await s.router.waitForReport((x) => x.status.state === "ready");
+    appendFileSync(log, "Traceback (most recent call last):\n");
+    const r = await s.router.waitForReport((x) => x.status.state === "error");
+    expect(r.status.error_msg).toMatch(/Traceback/);
+    expect((await s.call("/v1/completions", { prompt: "x", max_tokens: 1 })).status).toBe(503);
+  });
+
   it("recognises the simulated model server's own load line", async () => {
     const log = join(tempDir(), "model.log");
     const s = await stack({ sim: { logFile: log, loadTimeS: 0.3 }, env: { MODEL_LOG: log }, waitReady: false });
