@@ -59,6 +59,7 @@ export function oracleBound(input: OracleInput, profileStepS = 10): OracleBound 
       t = end;
     }
   };
+  const withinCluster = Math.min(1, B / (2 * D));
   let i = 0;
   let prevLast: number | null = null;
   while (i < arr.length) {
@@ -74,10 +75,12 @@ export function oracleBound(input: OracleInput, profileStepS = 10): OracleBound 
         else charge(prevLast + D, first);
       }
     }
+    // Inside a cluster consecutive service moments are ≤ 2D apart, and each gap g costs at least
+    // min(g, B) ≥ g · min(1, B / 2D): kept throughout when a boot costs more than 2D.
     const from = Math.max(first + D, B);
     const to = Math.min(last, H);
     if (to > from) {
-      presenceMs += to - from;
+      presenceMs += (to - from) * withinCluster;
       charge(from, to);
     }
     prevLast = last;

@@ -26,7 +26,7 @@ export function policyCatalog(setup: PolicySetup): ScalingPolicy[] {
   ];
 }
 
-/** Each proposed change alone on top of production, and one experiment beyond them. */
+/** Each proposed change alone on top of production, then cumulatively, and one experiment beyond them. */
 export function ablationCatalog(setup: PolicySetup): ScalingPolicy[] {
   const book = Object.fromEntries(setup.perf);
   return [
@@ -34,6 +34,8 @@ export function ablationCatalog(setup: PolicySetup): ScalingPolicy[] {
     oursNext({ name: "ours+drain", drain: true }),
     oursNext({ name: "ours+backlog", backlog: true }),
     oursNext({ name: "ours+burst", burst: true }),
+    oursNext({ name: "drain+book", drain: true, perfBook: book }),
+    oursNext({ name: "drain+book+backlog", drain: true, perfBook: book, backlog: true }),
     oursNext({ name: "next+granular", perfBook: book, drain: true, backlog: true, burst: true, granular: true }),
   ];
 }
