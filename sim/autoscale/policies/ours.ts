@@ -1,9 +1,12 @@
 // The production scaling policy in the simulator: the same `planEndpoint` the scaler Worker runs
 // every minute and on the router's scale-now calls, imported from core/ and never copied. This
-// adapter plays the scaler's part around it: it keeps the instance ledger (our intent, first-ready
-// times, restart failures), reads the router's snapshot, turns ledger + Vast's view + agent reports
-// into the policy's instance views with core's own `instanceView`, learns per-GPU perf and load
-// times as the scaler does, lists the market's offers, and maps the plan back to marketplace calls.
+// adapter plays scaler-worker/src/tick.ts and fleet-picture.ts around it: it keeps the instance
+// ledger (our intent, first-ready times, restart failures), reads the router's snapshot, turns
+// ledger + Vast's view + agent reports into the policy's instance views with core's own
+// `instanceView`, learns per-GPU perf and load times at the tick that first sees a worker ready,
+// lists the market's offers, and maps the plan back to marketplace calls. A refused restart is
+// recorded and the policy asked again at once, as the Worker's fallBack() does. Settings: core's
+// DEFAULT_SCALING, which is what the Worker's config defaults produce.
 import { recordLoadTime } from "../../../core/load-deadline.ts";
 import { instanceView, type LedgerEntry } from "../../../core/ledger-reconcile.ts";
 import { learnPerf, type PerfBook } from "../../../core/placement.ts";
@@ -14,8 +17,8 @@ import type { InstanceView, ScalingAction, ScalingContext, ScalingPolicy } from 
 const GROUP_ID = 1;
 /** Offers listed per GPU type per search (the market has more; a plan rarely rents this many at once). */
 const OFFERS_PER_TYPE = 24;
-/** The scaler treats an agent silent this long as broken (reports come every second here, so it never fires). */
-const SILENT_ERROR_S = 120;
+/** The Worker's SILENT_ERROR_S default (reports come every second here, so it never fires). */
+const SILENT_ERROR_S = 180;
 
 interface Ledger {
   vastId: number;
@@ -107,8 +110,8 @@ export function ours(options: OursOptions = {}): OursPolicy {
         if (v.state === "ready" && w && w.max_perf > 0) {
           row.perf = w.max_perf;
           if (row.readyAt === null) {
-            row.readyAt = v.since;
-            loadTimesS = recordLoadTime(loadTimesS, (v.since - v.created_at) / 1000);
+            row.readyAt = now;
+            loadTimesS = recordLoadTime(loadTimesS, (now - v.created_at) / 1000);
           }
         }
         const entry: LedgerEntry = { id: v.id, endpointId: 1, groupId: GROUP_ID, createdAt: v.created_at, gpuName: v.gpu_name, dph: v.dph, ...row };
