@@ -45,7 +45,7 @@ export function createHonoServer(surface: AgentSurface): Server {
             get gone() {
               return c.req.raw.signal.aborted;
             },
-            onGone: (cb) => c.req.raw.signal.addEventListener("abort", cb, { once: true }),
+            onGone: (cb) => (c.req.raw.signal.aborted ? cb() : c.req.raw.signal.addEventListener("abort", cb, { once: true })),
           },
         },
         {

@@ -13,7 +13,7 @@ import type { RequestAuth } from "./request-auth.ts";
 /** The client's connection, as far as the call path cares. */
 export interface ClientLink {
   readonly gone: boolean;
-  /** `cb` runs once if the client disconnects before its answer is complete. */
+  /** `cb` runs once if the client disconnects before its answer is complete (at once if it already has). */
   onGone(cb: () => void): void;
 }
 

@@ -54,7 +54,9 @@ async function handle(surface: AgentSurface, req: IncomingMessage, res: ServerRe
   const client = {
     gone: false,
     onGone(cb: () => void) {
-      goneCb = cb;
+      // Already gone (it left while the call was being admitted): cancel at once.
+      if (client.gone) cb();
+      else goneCb = cb;
     },
   };
   res.once("close", () => {
