@@ -249,7 +249,9 @@ export async function startVastSim(options: VastSimOptions): Promise<VastSim> {
       });
     }
     if (method === "POST" && path === "/sim/faults") {
-      faults = Faults.parse({ ...faults, ...parse(Faults.partial(), await readJson(req)) });
+      // Only the keys sent change (Faults.partial() would fill the others with their defaults).
+      const patch = parse(z.record(z.string(), z.unknown()), await readJson(req));
+      faults = parse(Faults, { ...faults, ...patch });
       return send(res, 200, faults);
     }
     if (method === "POST" && path === "/sim/reset") {
