@@ -28,7 +28,7 @@ export interface PolicyMetrics {
   met_cold_start: number;
 }
 
-/** Nearest-rank percentile of an ascending array. */
+/** Nearest-rank percentile of an already sorted array (core's `quantile` copies and sorts: too slow for a million waits). */
 export function percentile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));

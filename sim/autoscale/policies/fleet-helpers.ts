@@ -1,5 +1,5 @@
-// Small fleet readings and the graceful scale-down shared by the baselines (not by the production
-// adapter, which decides with core/).
+// Small fleet readings and the graceful scale-down shared by the baselines and the prototype (not by
+// the production adapter, which decides with core/ alone).
 import type { WorkerSnapshot } from "../../../core/snapshot.ts";
 import type { InstanceView, ScalingAction, ScalingContext } from "./policy.ts";
 

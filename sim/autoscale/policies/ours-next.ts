@@ -10,10 +10,12 @@
 //  - drain: when the ready fleet without its least-loaded worker still covers the target, that worker
 //    is drained (the router stops sending it requests) and released once idle, instead of waiting
 //    for a worker to be idle at a tick, which lowest-wait routing never leaves.
+import { quantile } from "../../../core/load-deadline.ts";
 import { bucketDemand } from "../../../core/load-forecast.ts";
 import { LOAD_BUCKET_MS } from "../../../core/snapshot.ts";
 import type { PerfBook } from "../../../core/placement.ts";
 import type { ScalingSettings } from "../../../core/scaling-policy.ts";
+import { loadOf } from "./fleet-helpers.ts";
 import { ours, type PlanTweaks } from "./ours.ts";
 import type { ScalingAction, ScalingContext, ScalingPolicy } from "./policy.ts";
 
@@ -32,16 +34,6 @@ export interface NextOptions {
 /** When the group has no load time yet, assume a boot takes this long (s). */
 const DEFAULT_BOOT_S = 150;
 
-function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
-const loadOf = (ctx: ScalingContext, id: string) => {
-  const w = ctx.snapshot.workers.find((x) => x.id === id);
-  return w ? w.cur_load + w.pending_load : 0;
-};
 
 export function oursNext(o: NextOptions): ScalingPolicy {
   const tweaks: PlanTweaks = {
@@ -55,7 +47,8 @@ export function oursNext(o: NextOptions): ScalingPolicy {
         out = { ...out, params: { ...out.params, min_load: Math.max(out.params.min_load, floor) } };
       }
       if (o.backlog) {
-        const bootS = median(input.groups[0]?.loadTimesS ?? []) ?? DEFAULT_BOOT_S;
+        const times = input.groups[0]?.loadTimesS ?? [];
+        const bootS = times.length > 0 ? quantile(times, 0.5) : DEFAULT_BOOT_S;
         const tqt = Math.max(1, input.params.target_queue_time);
         out = { ...out, load: { ...out.load, waitingWorkload: (out.load.waitingWorkload * tqt) / Math.max(tqt, bootS) } };
       }
