@@ -10,8 +10,10 @@ import type { LedgerEntry, LedgerStatus } from "../../core/ledger-reconcile.ts";
 
 export type Db = DrizzleD1Database;
 export type Statement = BatchItem<"sqlite">;
+/** The D1 binding, named through drizzle so Node code (the benchmark) can pass Miniflare's. */
+export type D1 = Parameters<typeof drizzle>[0];
 
-export function database(d1: D1Database): Db {
+export function database(d1: D1): Db {
   return drizzle(d1);
 }
 

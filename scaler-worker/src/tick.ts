@@ -12,7 +12,7 @@ import type { VastInstance, VastOffer } from "../../core/vast-api.ts";
 import { applySteps, type ApplyResult, type Step } from "./apply.ts";
 import { scalingSettings, type ScalerConfig } from "./config.ts";
 import { buildPicture, type EndpointFleet } from "./fleet-picture.ts";
-import { closeRows, database, insertEvents, leaseOne, readTick, recordInstance, releaseLeases, send, type Db, type ScaleEvent, type Statement } from "./ledger-store.ts";
+import { closeRows, database, insertEvents, type D1, leaseOne, readTick, recordInstance, releaseLeases, send, type Db, type ScaleEvent, type Statement } from "./ledger-store.ts";
 import { fetchSnapshots, type SnapshotSource } from "./snapshots.ts";
 import { VastError, type VastApi, type VastCallStats } from "./vast-client.ts";
 
@@ -33,7 +33,7 @@ export class InstanceListCache {
 }
 
 export interface TickDeps {
-  d1: D1Database;
+  d1: D1;
   vast: VastApi;
   objects: EndpointObjects;
   config: ScalerConfig;
