@@ -32,6 +32,8 @@ export function tickDeps(env: ScalerEnv, cfg: ScalerConfig): TickDeps {
         retryBudget: cfg.VAST_RETRY_BUDGET,
         maxCalls: cfg.VAST_MAX_CALLS_PER_TICK,
         stormThreshold: STORM_THRESHOLD,
+        // Finish calling Vast well inside the lease, so no other pass can take over mid-way.
+        deadline: Date.now() + Math.max(1, cfg.LEASE_TTL_S - 5) * 1000,
       },
     }),
     objects: {

@@ -45,6 +45,8 @@ export interface RetryPolicy {
   maxCalls: number;
   /** Consecutive failed attempts after which the client stops calling (circuit open for the tick). */
   stormThreshold: number;
+  /** ms since epoch after which no call starts and no retry waits: a pass must end within its lease. */
+  deadline?: number;
 }
 
 export interface VastCallStats {
@@ -102,9 +104,11 @@ export function createVastClient(o: VastClientOptions): VastApi {
       if (consecutiveFailures >= o.policy.stormThreshold || stats.calls >= o.policy.maxCalls) {
         throw new VastError("backed_off", consecutiveFailures >= o.policy.stormThreshold ? "storm" : "call_budget", false);
       }
+      const left = (o.policy.deadline ?? Infinity) - Date.now();
+      if (left <= 0) throw new VastError("backed_off", "deadline", false);
       stats.calls++;
       stats.byRoute[`${method} ${route}`] = (stats.byRoute[`${method} ${route}`] ?? 0) + 1;
-      const err = await attemptOnce();
+      const err = await attemptOnce(Math.min(o.policy.timeoutMs, left));
       if (!(err instanceof VastError)) {
         consecutiveFailures = 0;
         return err.value;
@@ -115,19 +119,20 @@ export function createVastClient(o: VastClientOptions): VastApi {
       const retryable = err.kind === "rate_limited" || (idempotent && (err.kind === "server" || err.kind === "timeout" || err.kind === "network"));
       const delay = random() * Math.min(o.policy.capMs, o.policy.baseMs * 2 ** attempt);
       log("warn", "vast call failed", { method, route, kind: err.kind, code: err.code, attempt: attempt + 1, retry: retryable });
-      if (!retryable || attempt + 1 >= o.policy.maxAttempts || stats.retries >= o.policy.retryBudget) throw err;
+      const pastDeadline = Date.now() + delay >= (o.policy.deadline ?? Infinity);
+      if (!retryable || attempt + 1 >= o.policy.maxAttempts || stats.retries >= o.policy.retryBudget || pastDeadline) throw err;
       stats.retries++;
       await sleep(delay);
     }
 
-    async function attemptOnce(): Promise<VastError | { value: T }> {
+    async function attemptOnce(timeoutMs: number): Promise<VastError | { value: T }> {
       let res: Response;
       try {
         res = await doFetch(`${o.baseUrl}${path}`, {
           method,
           headers: { authorization: `Bearer ${o.apiKey}`, accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(o.policy.timeoutMs),
+          signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (e) {
         const timeout = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");

@@ -72,6 +72,14 @@ describe("vast client", () => {
     expect(c.stats().calls).toBe(before);
   });
 
+  it("starts no call and waits for no retry past the pass deadline (a pass ends inside its lease)", async () => {
+    await sim("/sim/faults", { timeoutRate: 1, hangMs: 2000 });
+    const c = client({ timeoutMs: 1000, maxAttempts: 4, deadline: Date.now() + 150 });
+    expect(await failure(c.listInstances())).toMatchObject({ kind: "timeout" });
+    expect(c.stats().calls).toBe(1);
+    expect(await failure(c.listInstances())).toMatchObject({ kind: "backed_off", code: "deadline" });
+  });
+
   it("times out a call Vast never answers", async () => {
     await sim("/sim/faults", { timeoutRate: 1, hangMs: 2000 });
     const c = client({ timeoutMs: 100, maxAttempts: 2 });
