@@ -127,8 +127,10 @@ export async function applySteps(ctx: ApplyContext, steps: Step[], pre: Statemen
           for (const s of part) record(s, failed.has(s.vastId!) ? `failed: http ${failed.get(s.vastId!)}` : "ok");
           continue;
         } catch (e) {
-          // An API without the bulk form answers 404/405: fall back to one call per instance.
-          if (!(e instanceof VastError && e.kind === "http" && (e.status === 404 || e.status === 405))) {
+          // An API without the bulk form answers 404/405, or something we cannot read: fall back to one
+          // (idempotent) call per instance.
+          const unsupported = e instanceof VastError && ((e.kind === "http" && (e.status === 404 || e.status === 405)) || e.kind === "bad_answer");
+          if (!unsupported) {
             for (const s of part) record(s, describe(e));
             continue;
           }
