@@ -89,7 +89,13 @@ describe("stand-in Vast: processes per instance", () => {
     expect(Object.keys(r.env).some((k) => k.startsWith("VAST_API") || k.startsWith("VAST_SIM"))).toBe(false);
     // The agent really listens where Vast says it is reachable, and so does the model server.
     expect((await (await fetch(`http://127.0.0.1:${hostPort}/`)).json()).pid).toBe(r.pid);
-    expect((await fetch(r.env.BACKEND_URL!)).status).toBe(200);
+    // The model server starts alongside the agent (the real agent waits for it); give it a moment.
+    let backend = 0;
+    for (let i = 0; i < 400 && backend !== 200; i++) {
+      backend = await fetch(r.env.BACKEND_URL!).then((res) => res.status, () => 0);
+      if (backend !== 200) await new Promise((res) => setTimeout(res, 25));
+    }
+    expect(backend).toBe(200);
     const first = sim.launcher!.pids(id);
     expect(first).toHaveLength(2);
 
