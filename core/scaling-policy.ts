@@ -59,6 +59,11 @@ export interface EndpointPlanInput {
   instances: readonly InstanceView[];
   /** Offers per group; absent until searched (the plan then names the groups it wants offers for). */
   offers?: ReadonlyMap<number, readonly VastOffer[]>;
+  /**
+   * Ready workers the scaler did not rent (boxes attached by hand): their capacity counts towards the
+   * target, but they are never released and count against no limit.
+   */
+  external?: { ready: number; capacity: number };
   settings?: ScalingSettings;
 }
 
@@ -225,8 +230,9 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
   }
 
   // 3. Scale up (active only): restart cold instances first (seconds), then rent new ones (minutes).
-  let hotCount = live.filter(isHot).length;
-  let known = 0;
+  const external = input.external ?? { ready: 0, capacity: 0 };
+  let hotCount = live.filter(isHot).length + external.ready;
+  let known = external.capacity;
   let probe = false;
   for (const v of live.filter(isHot)) {
     const e = estimate(v);
@@ -297,7 +303,7 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
       else destroy(v, "endpoint stopped");
     }
   } else if (mode !== "suspended") {
-    let readyKnown = live.reduce((sum, v) => sum + (v.state === "ready" ? (v.perf ?? 0) : 0), 0);
+    let readyKnown = external.capacity + live.reduce((sum, v) => sum + (v.state === "ready" ? (v.perf ?? 0) : 0), 0);
     const minCount = target > EPS || keepOne ? 1 : 0;
     const idle = live.filter((v) => v.state === "ready" && v.load <= 0).sort((a, b) => compareWorstFirst(priced(a), priced(b)));
     for (const v of idle) {

@@ -41,6 +41,8 @@ describe("planEndpoint: scenarios", () => {
     ["stopped endpoint: ready stopped, loading destroyed", { load: load(500), params: params({ endpoint_state: "stopped" }), instances: [inst("ready"), inst("loading")] }, "destroy,stop"],
     ["suspended endpoint: no scaling either way", { load: load(500), params: params({ endpoint_state: "suspended" }), instances: [inst("ready")] }, ""],
     ["busy workers are never released for surplus", { load: load(10), instances: [inst("ready", { load: 10 }), inst("ready", { load: 10 }), inst("ready", { load: 10 })] }, ""],
+    ["a box attached by hand covers part of the load: one rental instead of two", { load: load(150), external: { ready: 1, capacity: 100 } }, "create"],
+    ["a box attached by hand covers it all: nothing rented", { load: load(80), external: { ready: 1, capacity: 100 } }, ""],
     ["requests waiting at the edge of a silent endpoint: capacity for the backlog", { load: load(0, { waitingRequests: 3, waitingWorkload: 300, lastRequestAt: NOW }) }, "create"],
   ])("%s", (_name, over, expected) => {
     const p = plan(over);

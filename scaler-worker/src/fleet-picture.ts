@@ -85,6 +85,15 @@ export function buildPicture(
       return { id: g.id, name: g.name, cold_workers: g.coldWorkers, max_workers: g.maxWorkers, perf, loadTimesS: fresh ?? read.loadTimes.get(g.id) ?? [] };
     });
 
+    // Ready workers with no ledger row of ours (attached by hand) serve too.
+    const ours = new Set(entries.map((e) => e.id));
+    const external = { ready: 0, capacity: 0 };
+    for (const w of snapshot?.workers ?? []) {
+      if (ours.has(w.id) || w.phase !== "ready" || !(w.max_perf > 0)) continue;
+      external.ready++;
+      external.capacity += w.max_perf;
+    }
+
     fleets.push({
       endpoint,
       groups,
@@ -102,6 +111,7 @@ export function buildPicture(
           lastRequestAt: snapshot?.last_request_at ?? null,
         },
         instances: views,
+        external,
       },
     });
   }
