@@ -1,20 +1,22 @@
 // bench:route — in one run, against the router in workerd (Miniflare directly, no wrangler-dev proxy):
 // a bare hello route, a bare Durable Object round trip, and /route/ on a warm endpoint with 8 workers.
 // Rounds are interleaved (hello, do, route, hello, ...) so drift on this noisy machine hits all three alike.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { generateDevSecrets } from "../scripts/dev-secrets.ts";
-import { ROOT } from "../scripts/local-workers.ts";
+import { ROOT, applyLocalMigrations, startWorkers } from "../scripts/local-workers.ts";
 import { childPid, closedLoop, cpuSeconds, loadGenerator, median, printTable, type LoadResult } from "./load.ts";
-import { startMiniflareRouter } from "./miniflare-router.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 const secrets = await generateDevSecrets();
-const router = await startMiniflareRouter("bench/route-worker.ts", secrets, { ROUTE_RATE_PER_KEY: "1000000" });
-const origin = router.origin;
+const stateDir = mkdtempSync(join(tmpdir(), "bench-route-"));
+await applyLocalMigrations(stateDir);
+const router = await startWorkers([{ config: "wrangler.toml", entrypoint: "bench/route-worker.ts", vars: { ...secrets, ROUTE_RATE_PER_KEY: "1000000" } }], { stateDir });
+const origin = router.url.origin;
 async function api(path: string, body?: unknown): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = { authorization: `Bearer ${secrets.ADMIN_TOKEN}` };
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -77,6 +79,7 @@ try {
 } finally {
   clearInterval(reporter);
   await router.dispose();
+  rmSync(stateDir, { recursive: true, force: true });
 }
 
 const summary = Object.fromEntries(

@@ -2,7 +2,7 @@
 // PORT (default 8787) and ADMIN_TOKEN come from the environment; secrets missing from .dev.vars are generated.
 import { z } from "zod";
 import { ensureDevSecrets } from "./dev-secrets.ts";
-import { ROOT, applyLocalMigrations, startWorker } from "./local-workers.ts";
+import { ROOT, applyLocalMigrations, startWorkers } from "./local-workers.ts";
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
@@ -18,7 +18,8 @@ if (!parsed.success) {
 const env = parsed.data;
 const secrets = await ensureDevSecrets(ROOT, env.ADMIN_TOKEN);
 await applyLocalMigrations(env.STATE_DIR);
-const router = await startWorker({ config: "wrangler.toml", stateDir: env.STATE_DIR, port: env.PORT });
+// The router alone: its scale-now calls answer 503 and are logged (the scaler runs under `npm start`).
+const router = await startWorkers([{ config: "wrangler.toml", vars: { ...secrets } }], { stateDir: env.STATE_DIR, port: env.PORT, verbose: true });
 console.log(`router: ${router.url.origin}`);
 if (!env.ADMIN_TOKEN) console.log(`admin_token: ${secrets.ADMIN_TOKEN} (from .dev.vars)`);
 

@@ -1,11 +1,14 @@
 // Running our Workers locally from Node (dev scripts, `npm start`, end-to-end tests, benchmarks):
-// local D1 migrated with wrangler, each Worker in workerd via wrangler's unstable_startWorker.
-// Workers started with the same state dir find each other through a shared dev registry.
+// local D1 migrated with wrangler, the Workers bundled by `wrangler deploy --dry-run` (exactly what a
+// deploy would upload) and served by ONE Miniflare (one workerd process). One process matters: two
+// processes sharing a local D1 file fail concurrent writes with SQLITE_BUSY (TOOLCHAIN.md).
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { unstable_startWorker } from "wrangler";
+import { Miniflare, type WorkerOptions } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 const run = promisify(execFile);
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -19,7 +22,7 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 export async function applyLocalMigrations(stateDir: string, config = "wrangler.toml"): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   try {
-    await run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", config], {
+    await run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", resolve(stateDir), "-c", config], {
       cwd: ROOT,
       env: { ...process.env, CI: "1" },
     });
@@ -29,46 +32,102 @@ export async function applyLocalMigrations(stateDir: string, config = "wrangler.
   }
 }
 
-export interface LocalWorker {
+export interface WorkerSpec {
+  /** Path of the Worker's wrangler config, relative to the repo root. */
+  config: string;
+  /** Another entry module with the same bindings (benchmarks wrap the router this way). */
+  entrypoint?: string;
+  /** Vars and secrets, overriding the config's vars and any .dev.vars. */
+  vars?: Record<string, string>;
+}
+
+export interface LocalWorkers {
+  /** The first Worker's URL. */
   url: URL;
-  /** Triggers the Worker's cron handler now (the scaler). */
-  scheduled(): Promise<Response>;
+  /** Runs the named Worker's cron handler now (what Cloudflare's trigger does every minute). */
+  scheduled(name: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
 export interface StartOptions {
-  /** Path of the Worker's wrangler config, relative to the repo root. */
-  config: string;
   stateDir: string;
+  /** Port of the first Worker (0: any free port). */
   port?: number;
-  /** Another entry module with the same bindings (benchmarks wrap the router this way). */
-  entrypoint?: string;
-  /** Extra or overriding vars (e.g. short timings for tests). */
-  vars?: Record<string, string>;
-  logLevel?: "none" | "error" | "warn" | "info" | "log" | "debug";
+  /** Show the Workers' console output (true) or only errors (false). */
+  verbose?: boolean;
 }
 
-export async function startWorker(opts: StartOptions): Promise<LocalWorker> {
+async function bundle(spec: WorkerSpec, outdir: string): Promise<string> {
+  const args = ["deploy", "--dry-run", "--outdir", outdir, "-c", spec.config];
+  if (spec.entrypoint) args.push(resolve(ROOT, spec.entrypoint));
+  try {
+    await run(WRANGLER, args, { cwd: ROOT });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    throw new Error(`bundling ${spec.config} failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
+  }
+  const script = readdirSync(outdir).find((f) => f.endsWith(".js"));
+  if (!script) throw new Error(`no bundle for ${spec.config} in ${outdir}`);
+  return join(outdir, script);
+}
+
+/**
+ * Starts the Workers in one Miniflare, each bound as its wrangler config says; a service binding to a
+ * Worker not started here answers 503 (e.g. the router's SCALER when the router runs alone).
+ */
+export async function startWorkers(specs: WorkerSpec[], opts: StartOptions): Promise<LocalWorkers> {
   const stateDir = resolve(opts.stateDir);
-  const worker = await unstable_startWorker({
-    config: resolve(ROOT, opts.config),
-    ...(opts.entrypoint ? { entrypoint: resolve(ROOT, opts.entrypoint) } : {}),
-    bindings: Object.fromEntries(Object.entries(opts.vars ?? {}).map(([k, v]) => [k, { type: "plain_text", value: v }])),
-    dev: {
-      server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
-      inspector: false,
-      persist: stateDir,
-      registry: resolve(stateDir, "registry"),
-      logLevel: opts.logLevel ?? "warn",
-      watch: false,
-      testScheduled: true,
-    },
+  const names = specs.map((s) => unstable_readConfig({ config: resolve(ROOT, s.config) }).name ?? s.config);
+  const scripts = await Promise.all(specs.map((s, i) => bundle(s, join(stateDir, "build", names[i]!))));
+  const missing = new Set<string>();
+  const workers = specs.map((spec, i): WorkerOptions => {
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(resolve(ROOT, spec.config));
+    const services = Object.fromEntries(
+      Object.entries(workerOptions.serviceBindings ?? {}).map(([binding, target]) => {
+        const name = typeof target === "object" && target !== null && "name" in target ? String(target.name) : String(target);
+        if (!names.includes(name)) missing.add(name);
+        return [binding, target];
+      }),
+    );
+    return {
+      ...workerOptions,
+      name: names[i]!,
+      modules: true,
+      scriptPath: scripts[i]!,
+      modulesRoot: join(stateDir, "build", names[i]!),
+      bindings: { ...workerOptions.bindings, ...spec.vars },
+      serviceBindings: services,
+    } as WorkerOptions;
   });
-  await worker.ready;
-  const url = await worker.url;
+  // Stand-ins for Workers not started here: every call to them fails with a clear message.
+  for (const name of missing) {
+    workers.push({
+      name,
+      modules: true,
+      compatibilityDate: "2026-04-20",
+      script: `import { WorkerEntrypoint } from "cloudflare:workers";
+        export default class extends WorkerEntrypoint {
+          fetch() { return new Response(${JSON.stringify(`${name} is not running here`)}, { status: 503 }); }
+        }`,
+    });
+  }
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: opts.port ?? 0,
+    cf: false,
+    // The same layout `wrangler d1 migrations apply --persist-to` and `wrangler dev --persist-to` use.
+    d1Persist: join(stateDir, "v3", "d1"),
+    durableObjectsPersist: join(stateDir, "v3", "do"),
+    ...(opts.verbose ? {} : { handleRuntimeStdio: (stdout: Readable, stderr: Readable) => (stdout.resume(), stderr.pipe(process.stderr)) }),
+    workers,
+  });
+  const url = await mf.ready;
   return {
     url,
-    scheduled: () => fetch(new URL("/cdn-cgi/handler/scheduled", url)),
-    dispose: () => worker.dispose(),
+    async scheduled(name) {
+      const fetcher = await mf.getWorker(name);
+      await fetcher.scheduled({ cron: "* * * * *" });
+    },
+    dispose: () => mf.dispose(),
   };
 }

@@ -7,11 +7,10 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { mintSecret } from "../core/secret.ts";
 import { StackInfo, stackInfoPath, writeStackInfo } from "../demo/stack-info.ts";
-import { VastSimOptions } from "../sim/vast/options.ts";
-import { startVastSim, type VastSim } from "../sim/vast/server.ts";
 import { ensureDevSecrets, readDevVars } from "./dev-secrets.ts";
-import { ROOT, applyLocalMigrations, startWorker, type LocalWorker } from "./local-workers.ts";
-import { adminClient, ensureDemoEndpoint } from "./demo-endpoint.ts";
+import { ensureDemoEndpoint } from "./demo-endpoint.ts";
+import { startLocalStack, type LocalStack } from "./local-stack.ts";
+import { ROOT } from "./local-workers.ts";
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(1).max(65_535).default(8787),
@@ -19,8 +18,8 @@ const Env = z.object({
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
   /** Seconds between cron passes of the scaler (production: 60). */
   CRON_INTERVAL_S: z.coerce.number().positive().default(60),
-  /** The Workers' log level in this terminal (info shows every request and scaling pass). */
-  LOG_LEVEL: z.enum(["none", "error", "warn", "info", "log", "debug"]).default("warn"),
+  /** 1: show the Workers' log lines in this terminal (every scaling pass, worker state changes). */
+  VERBOSE: z.enum(["0", "1"]).default("0"),
 });
 
 const parsed = Env.safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== "")));
@@ -70,9 +69,7 @@ if (!(await portFree(env.PORT))) {
 }
 
 // ------------------------------------------------------------ bring-up
-let sim: VastSim | undefined;
-let router: LocalWorker | undefined;
-let scaler: LocalWorker | undefined;
+let stack: LocalStack | undefined;
 let cron: NodeJS.Timeout | undefined;
 let stopping = false;
 
@@ -81,16 +78,14 @@ async function stop(code: number): Promise<never> {
   stopping = true;
   console.log("\nstopping: scaler, router, stand-in Vast and its instances' processes…");
   if (cron) clearInterval(cron);
-  await scaler?.dispose().catch(() => undefined);
-  await router?.dispose().catch(() => undefined);
-  await sim?.close().catch(() => undefined);
+  await stack?.dispose();
   rmSync(lockPath, { force: true });
   console.log("stopped.");
   process.exit(code);
 }
 process.once("SIGINT", () => void stop(0));
 process.once("SIGTERM", () => void stop(0));
-process.on("exit", () => sim?.launcher?.killAll());
+process.on("exit", () => stack?.sim.launcher?.killAll());
 
 try {
   const secrets = await ensureDevSecrets(ROOT, env.ADMIN_TOKEN);
@@ -100,32 +95,22 @@ try {
   writeFileSync(resolve(stateDir, "scaler.dev.vars"), `VAST_API_KEY='${vastKey}'\n`, { mode: 0o600 });
 
   console.log("starting: D1 migrations, stand-in Vast, router, scaler…");
-  await applyLocalMigrations(stateDir);
-  sim = await startVastSim(
-    VastSimOptions.parse({
-      apiKey: vastKey,
-      logDir: resolve(stateDir, "instances"),
-      // Instances boot in a few seconds here; at Vast it is minutes.
-      faults: { scheduleMs: 500, loadMs: 2000, startMs: 500, stopMs: 300 },
-    }),
-  );
-  router = await startWorker({ config: "wrangler.toml", stateDir, port: env.PORT, vars: { ...secrets }, logLevel: env.LOG_LEVEL });
-  scaler = await startWorker({
-    config: "scaler-worker/wrangler.toml",
+  stack = await startLocalStack({
     stateDir,
-    vars: { VAST_API_KEY: vastKey, VAST_API_URL: sim.apiUrl, REPORT_ADDR: router.url.origin },
-    logLevel: env.LOG_LEVEL,
+    port: env.PORT,
+    secrets,
+    vastKey,
+    sim: { logDir: resolve(stateDir, "instances") },
+    verbose: env.VERBOSE === "1",
   });
-  const routerUrl = router.url.origin;
-  const demo = await ensureDemoEndpoint(adminClient(routerUrl, secrets.ADMIN_TOKEN), stateDir, routerUrl);
+  const { sim } = stack;
+  const routerUrl = stack.url.origin;
+  const demo = await ensureDemoEndpoint(stack.admin, stateDir, routerUrl);
   writeStackInfo(stateDir, { router: routerUrl, endpoint: demo.endpoint, api_key: demo.apiKey, admin_token: secrets.ADMIN_TOKEN });
 
   // The cron trigger, as Cloudflare fires it in production (wrangler dev does not fire crons by itself).
   const tick = () =>
-    void scaler?.scheduled().then(
-      (r) => r.body?.cancel(),
-      (e: unknown) => console.error(`scaler cron pass failed: ${String(e)}`),
-    );
+    void stack?.scaled().catch((e: unknown) => console.error(`scaler cron pass failed: ${String(e)}`));
   cron = setInterval(tick, env.CRON_INTERVAL_S * 1000);
   tick();
 

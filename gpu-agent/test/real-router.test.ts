@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouteReady } from "../../core/wire.ts";
 import { generateDevSecrets } from "../../scripts/dev-secrets.ts";
-import { applyLocalMigrations, startWorker, type LocalWorker } from "../../scripts/local-workers.ts";
+import { applyLocalMigrations, startWorkers, type LocalWorkers } from "../../scripts/local-workers.ts";
 import type { SimServer } from "../../sim/model-server/server.ts";
 import { completionText } from "../../sim/model-server/text.ts";
 import { startAgent, type RunningAgent } from "../src/agent.ts";
@@ -16,7 +16,7 @@ import { FAST_ENV, startSim } from "./harness.ts";
 
 const ENDPOINT = "e2e";
 let stateDir: string;
-let router: LocalWorker;
+let router: LocalWorkers;
 let sim: SimServer;
 let agent: RunningAgent;
 let apiKey: string;
@@ -35,7 +35,7 @@ beforeAll(async () => {
   const secrets = await generateDevSecrets();
   admin.token = secrets.ADMIN_TOKEN;
   await applyLocalMigrations(stateDir);
-  router = await startWorker({ config: "wrangler.toml", stateDir, vars: { ...secrets, ROUTE_HOLD_MS: "200" }, logLevel: "error" });
+  router = await startWorkers([{ config: "wrangler.toml", vars: { ...secrets, ROUTE_HOLD_MS: "200" } }], { stateDir });
   await api("/api/v1/endpoints", { name: ENDPOINT });
   apiKey = String((await api(`/api/v1/endpoints/${ENDPOINT}/keys`)).api_key);
   const worker = (await api(`/api/v1/endpoints/${ENDPOINT}/workers`)) as { id: string; mtoken: string };

@@ -8,39 +8,39 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDevSecrets } from "../../../scripts/dev-secrets.ts";
-import { applyLocalMigrations, startWorker, type LocalWorker } from "../../../scripts/local-workers.ts";
+import { applyLocalMigrations, startWorkers, type LocalWorkers } from "../../../scripts/local-workers.ts";
 import { VastSimOptions } from "../options.ts";
+import { freePort } from "../processes.ts";
 import { startVastSim, type VastSim } from "../server.ts";
 
 const ADMIN = "real-stack-admin-token-0123456789";
 let stateDir = "";
 let sim: VastSim;
-let router: LocalWorker;
-let scaler: LocalWorker;
+let workers: LocalWorkers;
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "real-stack-"));
   await applyLocalMigrations(stateDir);
   sim = await startVastSim(VastSimOptions.parse({ rate: 0, faults: { scheduleMs: 50, loadMs: 200, startMs: 100, stopMs: 100 } }));
   const secrets = await generateDevSecrets(ADMIN);
-  router = await startWorker({ config: "wrangler.toml", stateDir, vars: { ...secrets, ROUTE_HOLD_MS: "2000" }, logLevel: "error" });
-  scaler = await startWorker({
-    config: "scaler-worker/wrangler.toml",
-    stateDir,
-    vars: { VAST_API_KEY: "sim-key", VAST_API_URL: sim.apiUrl, REPORT_ADDR: router.url.origin },
-    logLevel: "error",
-  });
+  const port = await freePort();
+  workers = await startWorkers(
+    [
+      { config: "wrangler.toml", vars: { ...secrets, ROUTE_HOLD_MS: "2000" } },
+      { config: "scaler-worker/wrangler.toml", vars: { VAST_API_KEY: "sim-key", VAST_API_URL: sim.apiUrl, REPORT_ADDR: `http://127.0.0.1:${port}` } },
+    ],
+    { stateDir, port },
+  );
 }, 60_000);
 
 afterAll(async () => {
-  await scaler?.dispose();
-  await router?.dispose();
+  await workers?.dispose();
   await sim?.close();
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
 async function admin(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(new URL(`/api/v1${path}`, router.url), {
+  const res = await fetch(new URL(`/api/v1${path}`, workers.url), {
     method,
     headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -75,7 +75,7 @@ describe("real stack", () => {
     let idx: number | undefined;
     const deadline = Date.now() + 45_000;
     while (!answer.url && Date.now() < deadline) {
-      const res = await fetch(new URL("/route/", router.url), {
+      const res = await fetch(new URL("/route/", workers.url), {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ endpoint: name, api_key, cost: 16, ...(idx ? { request_idx: idx } : {}) }),
@@ -99,7 +99,7 @@ describe("real stack", () => {
     const pids = sim.launcher!.pids(inst!.id);
     expect(pids.every(alive)).toBe(true);
     await admin("DELETE", `/endpoints/${name}`);
-    expect((await scaler.scheduled()).ok).toBe(true);
+    await workers.scheduled("gpu-scaler");
     expect(sim.account.instances.size).toBe(0);
     for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
     expect(pids.some(alive)).toBe(false);

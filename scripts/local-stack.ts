@@ -1,0 +1,78 @@
+// The whole platform in this process: the stand-in Vast (with real agents and simulated model
+// servers per running instance), the router and the scaler in workerd, sharing one state dir.
+// Used by `npm start`, the end-to-end tests and the benchmarks that need real parts.
+import { VastSimOptions } from "../sim/vast/options.ts";
+import { freePort } from "../sim/vast/processes.ts";
+import { startVastSim, type VastSim } from "../sim/vast/server.ts";
+import { mintSecret } from "../core/secret.ts";
+import { generateDevSecrets, type DevSecrets } from "./dev-secrets.ts";
+import { adminClient, type AdminClient } from "./demo-endpoint.ts";
+import { applyLocalMigrations, startWorkers, type LocalWorkers } from "./local-workers.ts";
+
+export interface LocalStack {
+  /** The router's base URL. */
+  url: URL;
+  workers: LocalWorkers;
+  /** Runs one cron pass of the scaler now. */
+  scaled(): Promise<void>;
+  sim: VastSim;
+  secrets: DevSecrets;
+  vastKey: string;
+  admin: AdminClient;
+  /** Stops the scaler, the router, the stand-in and every instance's processes. */
+  dispose(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  stateDir: string;
+  /** Router port (0: any). */
+  port?: number;
+  secrets?: DevSecrets;
+  vastKey?: string;
+  /** Stand-in settings (zod input of VastSimOptions); `apiKey` is set from `vastKey`. */
+  sim?: Record<string, unknown>;
+  routerVars?: Record<string, string>;
+  scalerVars?: Record<string, string>;
+  /** Show the Workers' console output. */
+  verbose?: boolean;
+}
+
+/** Instances boot in seconds here (at Vast: minutes). */
+export const LOCAL_TIMINGS = { scheduleMs: 500, loadMs: 2000, startMs: 500, stopMs: 300 };
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const secrets = opts.secrets ?? (await generateDevSecrets());
+  const vastKey = opts.vastKey ?? mintSecret("vast_");
+  await applyLocalMigrations(opts.stateDir);
+  const simOptions = opts.sim ?? {};
+  const sim = await startVastSim(
+    VastSimOptions.parse({ ...simOptions, faults: { ...LOCAL_TIMINGS, ...((simOptions.faults as object | undefined) ?? {}) }, apiKey: vastKey }),
+  );
+  try {
+    // Agents need the router's URL before it listens (REPORT_ADDR): pick the port first.
+    const port = opts.port || (await freePort());
+    const workers = await startWorkers(
+      [
+        { config: "wrangler.toml", vars: { ...secrets, ...opts.routerVars } },
+        { config: "scaler-worker/wrangler.toml", vars: { VAST_API_KEY: vastKey, VAST_API_URL: sim.apiUrl, REPORT_ADDR: `http://127.0.0.1:${port}`, ...opts.scalerVars } },
+      ],
+      { stateDir: opts.stateDir, port, verbose: opts.verbose },
+    );
+    return {
+      url: workers.url,
+      workers,
+      scaled: () => workers.scheduled("gpu-scaler"),
+      sim,
+      secrets,
+      vastKey,
+      admin: adminClient(workers.url.origin, secrets.ADMIN_TOKEN),
+      async dispose() {
+        await workers.dispose().catch(() => undefined);
+        await sim.close().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
+}
