@@ -47,6 +47,8 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "router",
+            // Generous: these run beside heavier projects on 2 cores; they assert behaviour, not speed.
+            testTimeout: 30_000,
             include: ["router-worker/test/**/*.test.ts"],
             setupFiles: ["./router-worker/test/apply-migrations.ts"],
           },

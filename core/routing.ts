@@ -17,6 +17,8 @@ export interface LiveWorker {
   max_perf: number;
   /** ms since epoch of the last report. */
   last_report_at: number;
+  /** The scaler asked the router to stop sending it requests (it is released once idle). */
+  drained?: boolean;
 }
 
 export interface RoutingLimits {
@@ -30,7 +32,7 @@ export interface RoutingLimits {
 export function phaseOf(w: LiveWorker, now: number, staleAfterMs: number): WorkerPhase {
   if (w.reported === "error") return "error";
   if (now - w.last_report_at > staleAfterMs) return "stale";
-  if (w.reported === "draining") return "draining";
+  if (w.reported === "draining" || w.drained) return "draining";
   if (w.reported === "ready" && w.url !== null && w.max_perf > 0) return "ready";
   return "loading";
 }

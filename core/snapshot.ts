@@ -15,6 +15,8 @@ export interface WorkerSnapshot {
   error_msg: string;
   gpu_name: string | null;
   version: string | null;
+  /** Draining at the scaler's request (`setDrain`), as opposed to the agent's own drain on SIGTERM. */
+  drained?: boolean;
 }
 
 /** One 10-second bucket of the endpoint's recent history. */

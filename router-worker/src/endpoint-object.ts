@@ -182,6 +182,7 @@ export class EndpointObject extends DurableObject<Env> {
       gpu_name: status.gpu_name ?? prev?.gpu_name ?? null,
       version: status.version ?? prev?.version ?? null,
       pendings: prev?.pendings ?? new Map(),
+      drained: prev?.drained ?? false,
     };
     const working = new Set(status.working_request_idxs ?? []);
     for (const [idx, p] of w.pendings) {
@@ -244,6 +245,24 @@ export class EndpointObject extends DurableObject<Env> {
   /** Live workers, for the admin API. */
   async listWorkers(): Promise<WorkerSnapshot[]> {
     return this.workerList(Date.now());
+  }
+
+  /**
+   * The scaler's drain: stop (or resume) routing to these workers. In-flight requests finish; the
+   * scaler releases a drained worker once it is idle. Unknown ids are ignored.
+   */
+  async setDrain(workerIds: string[], drained: boolean): Promise<number> {
+    let changed = 0;
+    for (const id of workerIds) {
+      const w = this.workers.get(id);
+      if (!w || Boolean(w.drained) === drained) continue;
+      w.drained = drained;
+      const { pendings: _p, pending_load: _l, ...persisted } = w;
+      this.sql.exec(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, id, JSON.stringify(persisted));
+      changed++;
+    }
+    if (changed > 0 && !drained) this.wake();
+    return changed;
   }
 
   /** Forget a worker that was released (the scaler destroyed it, or an admin detached it). */
@@ -425,6 +444,7 @@ export class EndpointObject extends DurableObject<Env> {
         error_msg: w.error_msg,
         gpu_name: w.gpu_name,
         version: w.version,
+        drained: Boolean(w.drained),
       }))
       .sort((a, b) => a.id.localeCompare(b.id));
   }

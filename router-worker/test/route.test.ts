@@ -190,3 +190,20 @@ describe("endpoint object restarted under traffic", () => {
     expect(after.reqnum).toBeGreaterThan(Math.max(0, ...reqnums));
   });
 });
+
+describe("drain at the scaler's request", () => {
+  it("stops routing to a drained worker, survives its reports, and resumes when undrained", async () => {
+    const { name, apiKey } = await makeEndpoint();
+    const a = await readyWorker(name, 3090);
+    const b = await readyWorker(name, 3091);
+    expect(await stub(name).setDrain([a.id, "w_unknown"], true)).toBe(1);
+    await report(a, { cur_load: 0 });
+    for (let i = 0; i < 10; i++) expect((await routeOk(name, apiKey, { cost: 1 })).url).toBe(b.url);
+    const listed = Object.fromEntries((await stub(name).snapshot()).workers.map((w) => [w.id, w]));
+    expect(listed[a.id]).toMatchObject({ phase: "draining", drained: true });
+    expect(listed[b.id]).toMatchObject({ phase: "ready", drained: false });
+    await stub(name).setDrain([a.id], false);
+    const urls = new Set((await Promise.all(Array.from({ length: 10 }, () => routeOk(name, apiKey, { cost: 50 })))).map((r) => r.url));
+    expect(urls).toEqual(new Set([a.url, b.url]));
+  });
+});
