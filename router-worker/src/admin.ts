@@ -1,13 +1,12 @@
 // The admin API (`/api/v1`, Bearer ADMIN_TOKEN): endpoints, worker groups, keys, worker credentials,
 // live workers and events. D1 is written first; the endpoint's Durable Object is then told to reload.
 import { Hono, type Context } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
 import { z } from "zod";
 import { EndpointCreate, EndpointPatch, WorkerGroupCreate } from "../../core/endpoint.ts";
 import { notFound } from "../../core/app-error.ts";
 import { log } from "../../core/log.ts";
-import { secretsEqual } from "../../core/secret.ts";
 import { EndpointName } from "../../core/wire.ts";
+import { adminAuth } from "./admin-auth.ts";
 import {
   createEndpoint,
   createGroup,
@@ -27,12 +26,11 @@ import { jsonBody, optionalJsonBody, pathParams, queryParams } from "./validatio
 
 type Ctx = Context<{ Bindings: Env }>;
 
-const unauthorizedBody = { code: "unauthorized", message: "a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)" };
-
-const ByName = z.object({ name: EndpointName });
-const ByKey = z.object({ name: EndpointName, id: z.string().min(1).max(64) });
-const WorkerAttach = z.object({ group: EndpointName.optional() }).strict();
-const EventsQuery = z.object({
+// Exported for the OpenAPI document (openapi.ts), which describes these same schemas.
+export const ByName = z.object({ name: EndpointName });
+export const ByKey = z.object({ name: EndpointName, id: z.string().min(1).max(64) });
+export const WorkerAttach = z.object({ group: EndpointName.optional() }).strict();
+export const EventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
 });
@@ -51,15 +49,7 @@ async function audit(c: Ctx, endpoint: string, action: string, detail?: Record<s
 }
 
 export const admin = new Hono<{ Bindings: Env }>()
-  .use(
-    "*",
-    bearerAuth({
-      verifyToken: (token, c: Ctx) => secretsEqual(token, c.env.ADMIN_TOKEN),
-      noAuthenticationHeader: { message: unauthorizedBody },
-      invalidAuthenticationHeader: { message: unauthorizedBody },
-      invalidToken: { message: unauthorizedBody },
-    }),
-  )
+  .use("*", adminAuth)
   .post("/endpoints", jsonBody(EndpointCreate), async (c) => {
     const created = await createEndpoint(database(c.env.DB), c.req.valid("json"));
     await audit(c, created.name, "endpoint.create");
