@@ -73,11 +73,20 @@ export class VastClient {
     return RouteAnswer.parse(body);
   }
 
-  /** Routes until a worker is ready, with Vast's backoff. */
+  /** Routes until a worker is ready, with Vast's backoff; like Vast's SDK, retries a broken connection and 5xx. */
   async waitForWorker(cost: number, requestIdx: number, deadline: number, signal?: AbortSignal): Promise<RouteReady> {
     let idx = requestIdx;
     for (let attempt = 0; ; attempt++) {
-      const answer = await this.route(cost, idx, signal);
+      let answer: RouteAnswer;
+      try {
+        answer = await this.route(cost, idx, signal);
+      } catch (e) {
+        const retryable = !(e instanceof RouteError) || RETRYABLE(e.status);
+        if (!retryable || signal?.aborted || Date.now() > deadline) throw e;
+        this.opts.onEvent?.({ kind: "retry", status: e instanceof RouteError ? e.status : null, reason: String(e) });
+        await sleep(Math.min(2 ** Math.min(attempt, 3) + Math.random(), 5) * 1000, signal);
+        continue;
+      }
       idx = answer.request_idx || idx;
       if ("url" in answer) {
         this.opts.onEvent?.({ kind: "routed", url: answer.url, reqnum: answer.reqnum, request_idx: idx });

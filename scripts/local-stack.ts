@@ -19,6 +19,8 @@ export interface LocalStack {
   secrets: DevSecrets;
   vastKey: string;
   admin: AdminClient;
+  /** Kills both Workers at once (mid-pass, if one runs) and starts them again on the same state, port and stand-in. */
+  restartWorkers(): Promise<void>;
   /** Stops the scaler, the router, the stand-in and every instance's processes. */
   dispose(): Promise<void>;
 }
@@ -51,26 +53,29 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   try {
     // Agents need the router's URL before it listens (REPORT_ADDR): pick the port first.
     const port = opts.port || (await freePort());
-    const workers = await startWorkers(
-      [
-        { config: "wrangler.toml", vars: { ...secrets, ...opts.routerVars } },
-        { config: "scaler-worker/wrangler.toml", vars: { VAST_API_KEY: vastKey, VAST_API_URL: sim.apiUrl, REPORT_ADDR: `http://127.0.0.1:${port}`, ...opts.scalerVars } },
-      ],
-      { stateDir: opts.stateDir, port, verbose: opts.verbose },
-    );
-    return {
-      url: workers.url,
-      workers,
-      scaled: () => workers.scheduled("gpu-scaler"),
+    const specs = [
+      { config: "wrangler.toml", vars: { ...secrets, ...opts.routerVars } },
+      { config: "scaler-worker/wrangler.toml", vars: { VAST_API_KEY: vastKey, VAST_API_URL: sim.apiUrl, REPORT_ADDR: `http://127.0.0.1:${port}`, ...opts.scalerVars } },
+    ];
+    const start = () => startWorkers(specs, { stateDir: opts.stateDir, port, verbose: opts.verbose });
+    const stack: LocalStack = {
+      url: new URL(`http://127.0.0.1:${port}`),
+      workers: await start(),
+      scaled: () => stack.workers.scheduled("gpu-scaler"),
       sim,
       secrets,
       vastKey,
-      admin: adminClient(workers.url.origin, secrets.ADMIN_TOKEN),
+      admin: adminClient(`http://127.0.0.1:${port}`, secrets.ADMIN_TOKEN),
+      async restartWorkers() {
+        await stack.workers.dispose().catch(() => undefined);
+        stack.workers = await start();
+      },
       async dispose() {
-        await workers.dispose().catch(() => undefined);
+        await stack.workers.dispose().catch(() => undefined);
         await sim.close().catch(() => undefined);
       },
     };
+    return stack;
   } catch (e) {
     await sim.close();
     throw e;

@@ -8,6 +8,9 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Miniflare, type WorkerOptions } from "miniflare";
+
+/** The D1 proxy Miniflare hands to Node (its type is not exported by name). */
+export type LocalD1 = Awaited<ReturnType<Miniflare["getD1Database"]>>;
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 const run = promisify(execFile);
@@ -46,6 +49,8 @@ export interface LocalWorkers {
   url: URL;
   /** Runs the named Worker's cron handler now (what Cloudflare's trigger does every minute). */
   scheduled(name: string): Promise<void>;
+  /** The D1 database the Workers share, for tests that read the ledger. */
+  d1(): Promise<LocalD1>;
   dispose(): Promise<void>;
 }
 
@@ -128,6 +133,7 @@ export async function startWorkers(specs: WorkerSpec[], opts: StartOptions): Pro
       const fetcher = await mf.getWorker(name);
       await fetcher.scheduled({ cron: "* * * * *" });
     },
+    d1: () => mf.getD1Database("DB"),
     dispose: () => mf.dispose(),
   };
 }

@@ -83,9 +83,19 @@ async function stop(code: number): Promise<never> {
   console.log("stopped.");
   process.exit(code);
 }
-process.once("SIGINT", () => void stop(0));
-process.once("SIGTERM", () => void stop(0));
-process.on("exit", () => stack?.sim.launcher?.killAll());
+function onSignals(): void {
+  // Miniflare installs its own exit-on-signal hook; ours disposes everything in order, so it goes alone.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(sig);
+    process.once(sig, () => void stop(0));
+  }
+}
+onSignals();
+// Whatever ends the process, no instance's processes and no lock outlive it.
+process.on("exit", () => {
+  stack?.sim.launcher?.killAll();
+  if (existsSync(lockPath) && readFileSync(lockPath, "utf8").trim() === String(process.pid)) rmSync(lockPath, { force: true });
+});
 
 try {
   const secrets = await ensureDevSecrets(ROOT, env.ADMIN_TOKEN);
@@ -103,6 +113,7 @@ try {
     sim: { logDir: resolve(stateDir, "instances") },
     verbose: env.VERBOSE === "1",
   });
+  onSignals();
   const { sim } = stack;
   const routerUrl = stack.url.origin;
   const demo = await ensureDemoEndpoint(stack.admin, stateDir, routerUrl);

@@ -44,6 +44,8 @@ export const Faults = z.object({
   startFailRate: Rate.default(0),
   /** Fraction of creates that rent the instance and then answer 502 (the answer is lost). */
   loseCreateRate: Rate.default(0),
+  /** A create rents the instance at once but answers this much later: a window in which to kill the caller. */
+  createAnswerDelayMs: Ms(0),
   /** Time with actual_status null after a create, then "loading" for loadMs, then "running". */
   scheduleMs: Ms(200),
   loadMs: Ms(2000),
@@ -93,6 +95,7 @@ const SETTINGS: Record<string, readonly [string, string, string]> = {
   "stuck-rate": ["faults.stuckRate", "VAST_SIM_STUCK_RATE", "fraction of new instances stuck loading for ever"],
   "start-fail-rate": ["faults.startFailRate", "VAST_SIM_START_FAIL_RATE", "fraction of restarts refused: resources_unavailable"],
   "lose-create-rate": ["faults.loseCreateRate", "VAST_SIM_LOSE_CREATE_RATE", "fraction of creates done but answered 502"],
+  "create-answer-delay-ms": ["faults.createAnswerDelayMs", "VAST_SIM_CREATE_ANSWER_DELAY_MS", "a create rents at once but answers this much later"],
   "schedule-ms": ["faults.scheduleMs", "VAST_SIM_SCHEDULE_MS", "create → loading (actual_status null meanwhile)"],
   "load-ms": ["faults.loadMs", "VAST_SIM_LOAD_MS", "loading → running"],
   "start-ms": ["faults.startMs", "VAST_SIM_START_MS", "restart: stopped → running"],

@@ -170,6 +170,7 @@ export async function startVastSim(options: VastSimOptions): Promise<VastSim> {
       if (!body.image && !body.template_hash_id) throw new HttpError(400, { success: false, error: "invalid_args", msg: "image or template_hash_id is required" });
       const out = account.create(Number(m[1]), body, now);
       if (!out.ok) throw new HttpError(out.status, { success: false, error: out.error, msg: out.msg });
+      if (faults.createAnswerDelayMs > 0) await sleep(faults.createAnswerDelayMs);
       if (random() < faults.loseCreateRate) {
         count("create_lost");
         return sendText(res, 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
