@@ -1,39 +1,49 @@
 // The load picture an endpoint's Durable Object hands the scaler (`snapshot()` RPC), and what the
 // admin API shows of live workers. Produced by the router, consumed by the scaler and the simulator.
+// Zod schemas, because the admin API answers with these shapes: its OpenAPI document and the CLI
+// read them from here.
+import { z } from "zod";
 import type { WorkerPhase } from "./routing.ts";
 
-export interface WorkerSnapshot {
-  id: string;
-  url: string | null;
-  phase: WorkerPhase;
-  cur_load: number;
-  pending_load: number;
-  max_perf: number;
+const num = z.number();
+
+export const WorkerSnapshot = z.object({
+  id: z.string(),
+  url: z.string().nullable(),
+  phase: z.enum(["loading", "ready", "draining", "error", "stale"] as const satisfies readonly WorkerPhase[]),
+  /** Workload in flight at the last report. */
+  cur_load: num,
+  /** Workload routed since the last report and not yet in it. */
+  pending_load: num,
+  /** Measured capacity, workload units/s (0 until benchmarked). */
+  max_perf: num,
   /** Seconds since the worker last reported. */
-  last_report_age_s: number;
-  loadtime: number;
-  error_msg: string;
-  gpu_name: string | null;
-  version: string | null;
+  last_report_age_s: num,
+  loadtime: num,
+  error_msg: z.string(),
+  gpu_name: z.string().nullable(),
+  version: z.string().nullable(),
   /** Draining at the scaler's request (`setDrain`), as opposed to the agent's own drain on SIGTERM. */
-  drained?: boolean;
-}
+  drained: z.boolean().optional(),
+});
+export type WorkerSnapshot = z.infer<typeof WorkerSnapshot>;
 
 /** One 10-second bucket of the endpoint's recent history. */
-export interface LoadBucket {
+export const LoadBucket = z.object({
   /** ms since epoch, a multiple of `LOAD_BUCKET_MS`. */
-  start: number;
+  start: num,
   /** Workload of new requests that arrived at /route/. */
-  arrived: number;
+  arrived: num,
   /** New requests that arrived. */
-  requests: number;
+  requests: num,
   /** Workload the workers reported served (sum of `cur_perf`). */
-  served: number;
+  served: num,
   /** Workload the workers reported rejected with 429 (sum of `rej_load`). */
-  rejected: number;
+  rejected: num,
   /** Most requests held at the edge at once during the bucket. */
-  held_peak: number;
-}
+  held_peak: num,
+});
+export type LoadBucket = z.infer<typeof LoadBucket>;
 
 export const LOAD_BUCKET_MS = 10_000;
 export const LOAD_HISTORY_BUCKETS = 360; // one hour
