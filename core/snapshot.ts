@@ -42,6 +42,11 @@ export const LoadBucket = z.object({
   rejected: num,
   /** Most requests held at the edge at once during the bucket. */
   held_peak: num,
+  /**
+   * Hot capacity (Σ max_perf of ready workers, units/s) as of the bucket's last report or arrival:
+   * the dashboard charts load against it. The router records it; the simulator does not.
+   */
+  hot_capacity: num.optional(),
 });
 export type LoadBucket = z.infer<typeof LoadBucket>;
 

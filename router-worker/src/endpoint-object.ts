@@ -193,6 +193,7 @@ export class EndpointObject extends DurableObject<Env> {
     const bucket = this.bucket(now);
     bucket.served += status.cur_perf;
     bucket.rejected += status.rej_load;
+    bucket.hot_capacity = this.readyCapacity(now);
     const { pendings: _p, pending_load: _l, ...persisted } = w;
     this.sql.exec(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, workerId, JSON.stringify(persisted));
     if (prev?.reported !== reported) {
@@ -398,10 +399,17 @@ export class EndpointObject extends DurableObject<Env> {
     const start = now - (now % LOAD_BUCKET_MS);
     const last = this.buckets[this.buckets.length - 1];
     if (last && last.start === start) return last;
-    const fresh = emptyBucket(start);
+    const fresh = { ...emptyBucket(start), hot_capacity: this.readyCapacity(now) };
     this.buckets.push(fresh);
     if (this.buckets.length > LOAD_HISTORY_BUCKETS) this.buckets.shift();
     return fresh;
+  }
+
+  /** Σ max_perf of the workers routing would pick from now (the capacity history the dashboard charts). */
+  private readyCapacity(now: number): number {
+    let sum = 0;
+    for (const w of this.workers.values()) if (phaseOf(w, now, this.settings.STALE_AFTER_MS) === "ready") sum += w.max_perf;
+    return sum;
   }
 
   private changeOrTimeout(ms: number): Promise<void> {
