@@ -44,7 +44,7 @@ export function expectedWait(w: LiveWorker, cost: number): number {
 
 export type PickResult =
   | { kind: "worker"; worker: LiveWorker; wait: number }
-  | { kind: "none"; status: string; loading: number; busy: number };
+  | { kind: "none"; status: string; loading: number; busy: number; total: number };
 
 /**
  * The ready worker with the lowest expected wait, skipping stale, errored, loading and draining
@@ -75,14 +75,15 @@ export function pickWorker(workers: Iterable<LiveWorker>, cost: number, limits: 
     }
   }
   if (best) return { kind: "worker", worker: best, wait: bestWait };
-  return { kind: "none", status: statusInWords(total, loading, busy), loading, busy };
+  return { kind: "none", status: statusInWords(total, loading, busy), loading, busy, total };
 }
 
 function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? "" : "s"}`;
 }
 
-function statusInWords(total: number, loading: number, busy: number): string {
+/** Why no worker could take a request, in the words `/route/` answers with. */
+export function statusInWords(total: number, loading: number, busy: number): string {
   if (total === 0) return "no workers: scaling up";
   if (busy > 0) return `busy: ${plural(busy, "worker")} at max_queue_time${loading ? `, ${loading} starting` : ""}`;
   if (loading > 0) return `loading: ${plural(loading, "worker")} starting`;
