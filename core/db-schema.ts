@@ -46,10 +46,16 @@ export const workerGroups = sqliteTable(
     disk: real("disk").notNull().default(32),
     cold_workers: integer("cold_workers"),
     max_workers: integer("max_workers"),
+    /** Weight among the endpoint's primary groups (rollouts: 90/10, then 100/0). */
+    traffic_share: real("traffic_share").notNull().default(1),
+    /** overflow: serves only what the primary groups cannot take under max_queue_time. */
+    role: text("role", { enum: ["primary", "overflow"] }).notNull().default("primary"),
     created_at: integer("created_at").notNull().default(now),
     updated_at: integer("updated_at").notNull().default(now),
+    /** Deleted: drains (no new routes), then the scaler releases its instances. */
+    deleted_at: integer("deleted_at"),
   },
-  (t) => [uniqueIndex("worker_groups_endpoint_name").on(t.endpoint_id, t.name)],
+  (t) => [uniqueIndex("worker_groups_endpoint_name").on(t.endpoint_id, t.name).where(sql`deleted_at IS NULL`)],
 );
 
 /** Endpoint API keys, stored as SHA-256 hashes only; the plain key is shown once at creation. */
