@@ -1,6 +1,7 @@
 // Wiring only: the router's routes, its error handling, and the Durable Object class.
 import { Hono } from "hono";
 import { admin } from "./admin.ts";
+import { adminReads } from "./admin-reads.ts";
 import { endpointWorkers } from "./endpoint-workers.ts";
 import { notFoundHandler, onError } from "./errors.ts";
 import { keys } from "./keys.ts";
@@ -17,7 +18,8 @@ const app = new Hono<{ Bindings: Env }>()
   .route("/", keys)
   .route("/", reports)
   .route("/", endpointWorkers)
-  .route("/api/v1", admin);
+  .route("/api/v1", admin)
+  .route("/api/v1", adminReads);
 
 app.onError(onError);
 app.notFound(notFoundHandler);
