@@ -5,6 +5,7 @@ import { adminReads } from "./admin-reads.ts";
 import { endpointWorkers } from "./endpoint-workers.ts";
 import { notFoundHandler, onError } from "./errors.ts";
 import { keys } from "./keys.ts";
+import { openApi } from "./openapi.ts";
 import { reports } from "./reports.ts";
 import { route } from "./route.ts";
 import { limitBodies } from "./validation.ts";
@@ -18,6 +19,8 @@ const app = new Hono<{ Bindings: Env }>()
   .route("/", keys)
   .route("/", reports)
   .route("/", endpointWorkers)
+  // The OpenAPI document before admin: it is public, and admin's `*` token check would answer it with 401.
+  .route("/api/v1", openApi)
   .route("/api/v1", admin)
   .route("/api/v1", adminReads);
 
