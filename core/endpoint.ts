@@ -80,6 +80,11 @@ export const SearchParams = z.record(
 );
 export type SearchParams = z.infer<typeof SearchParams>;
 
+/** A group's weight among the endpoint's primary groups. */
+const Share = z.number().finite().min(0).max(1e6);
+export const GroupRole = z.enum(["primary", "overflow"]);
+export type GroupRole = z.infer<typeof GroupRole>;
+
 /** `POST /api/v1/endpoints/:name/workergroups`. */
 export const WorkerGroupCreate = z
   .object({
@@ -95,10 +100,27 @@ export const WorkerGroupCreate = z
     disk: z.number().finite().min(1).max(10_000).default(32),
     cold_workers: count.nullable().default(null),
     max_workers: count.nullable().default(null),
+    traffic_share: Share.default(1),
+    role: GroupRole.default("primary"),
   })
   .strict()
   .refine((g) => g.template_hash !== undefined || g.image !== undefined, "template_hash or image is required");
 export type WorkerGroupCreate = z.infer<typeof WorkerGroupCreate>;
+
+/** `PATCH /api/v1/endpoints/:name/workergroups/:group`: shares (rollouts), role, limits, placement. */
+export const WorkerGroupPatch = z
+  .object({
+    traffic_share: Share,
+    role: GroupRole,
+    cold_workers: count.nullable(),
+    max_workers: count.nullable(),
+    search_params: SearchParams,
+    gpu_ram: z.number().finite().min(0).max(10_000).nullable(),
+  })
+  .partial()
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, "nothing to change");
+export type WorkerGroupPatch = z.infer<typeof WorkerGroupPatch>;
 
 export const WorkerGroup = z.object({
   id: z.number().int(),
@@ -113,6 +135,8 @@ export const WorkerGroup = z.object({
   disk: z.number(),
   cold_workers: z.number().int().nullable(),
   max_workers: z.number().int().nullable(),
+  traffic_share: z.number(),
+  role: GroupRole,
   created_at: z.number(),
 });
 export type WorkerGroup = z.infer<typeof WorkerGroup>;

@@ -25,8 +25,23 @@ export const WorkerSnapshot = z.object({
   version: z.string().nullable(),
   /** Draining at the scaler's request (`setDrain`), as opposed to the agent's own drain on SIGTERM. */
   drained: z.boolean().optional(),
+  /** Its worker group's id (null: none). */
+  group_id: z.number().int().nullable().optional(),
 });
 export type WorkerSnapshot = z.infer<typeof WorkerSnapshot>;
+
+/** One worker group's share of a bucket (keyed by group id; "" for workers of no group). */
+export const GroupBucket = z.object({
+  /** Workload of new requests whose share-weighted draw fell on this group: its demand. */
+  arrived: num,
+  requests: num,
+  /** Requests and workload actually routed to the group's workers (overflow and spills included). */
+  routed: num,
+  routed_workload: num,
+  /** Workload its workers reported served. */
+  served: num,
+});
+export type GroupBucket = z.infer<typeof GroupBucket>;
 
 /** One 10-second bucket of the endpoint's recent history. */
 export const LoadBucket = z.object({
@@ -47,6 +62,8 @@ export const LoadBucket = z.object({
    * the dashboard charts load against it. The router records it; the simulator does not.
    */
   hot_capacity: num.optional(),
+  /** Per worker group (id → share of this bucket), when the endpoint has groups. */
+  by_group: z.record(z.string(), GroupBucket).optional(),
 });
 export type LoadBucket = z.infer<typeof LoadBucket>;
 

@@ -2,7 +2,8 @@
 // live workers and events. D1 is written first; the endpoint's Durable Object is then told to reload.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { EndpointCreate, EndpointPatch, WorkerGroupCreate } from "../../core/endpoint.ts";
+import { EndpointCreate, EndpointPatch, WorkerGroupCreate, WorkerGroupPatch } from "../../core/endpoint.ts";
+import type { GroupMetrics } from "../../core/group-metrics.ts";
 import { notFound } from "../../core/app-error.ts";
 import { log } from "../../core/log.ts";
 import { EndpointName } from "../../core/wire.ts";
@@ -14,12 +15,16 @@ import {
   createManualWorker,
   database,
   deleteEndpoint,
+  deleteGroup,
+  groupDphNow,
   listEndpoints,
   listEvents,
   listGroups,
   patchEndpoint,
+  patchGroup,
   recordEvent,
   requireEndpoint,
+  requireGroup,
   revokeKey,
 } from "./endpoint-store.ts";
 import { jsonBody, optionalJsonBody, pathParams, queryParams } from "./validation.ts";
@@ -29,6 +34,7 @@ type Ctx = Context<{ Bindings: Env }>;
 // Exported for the OpenAPI document (openapi.ts), which describes these same schemas.
 export const ByName = z.object({ name: EndpointName });
 export const ByKey = z.object({ name: EndpointName, id: z.string().min(1).max(64) });
+export const ByGroup = z.object({ name: EndpointName, group: EndpointName });
 export const WorkerAttach = z.object({ group: EndpointName.optional() }).strict();
 export const EventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -84,6 +90,44 @@ export const admin = new Hono<{ Bindings: Env }>()
     const db = database(c.env.DB);
     const endpoint = await requireEndpoint(db, c.req.valid("param").name);
     return c.json({ workergroups: await listGroups(db, endpoint) });
+  })
+  .patch("/endpoints/:name/workergroups/:group", pathParams(ByGroup), jsonBody(WorkerGroupPatch), async (c) => {
+    const db = database(c.env.DB);
+    const { name, group } = c.req.valid("param");
+    const patch = c.req.valid("json");
+    const endpoint = await requireEndpoint(db, name);
+    const updated = await patchGroup(db, endpoint, group, patch);
+    await audit(c, endpoint.name, "workergroup.update", { group, ...patch });
+    // Shares apply from the next route on.
+    await reloadObject(c, endpoint.name);
+    return c.json(updated);
+  })
+  .delete("/endpoints/:name/workergroups/:group", pathParams(ByGroup), async (c) => {
+    const db = database(c.env.DB);
+    const { name, group } = c.req.valid("param");
+    const endpoint = await requireEndpoint(db, name);
+    const deleted = await deleteGroup(db, endpoint, group);
+    await audit(c, endpoint.name, "workergroup.delete", { group });
+    await reloadObject(c, endpoint.name);
+    return c.json(deleted);
+  })
+  .get("/endpoints/:name/workergroups/:group/metrics", pathParams(ByGroup), async (c) => {
+    const db = database(c.env.DB);
+    const { name, group } = c.req.valid("param");
+    const endpoint = await requireEndpoint(db, name);
+    const g = await requireGroup(db, endpoint, group);
+    const [traffic, dph] = await Promise.all([c.env.ENDPOINTS.getByName(endpoint.name).groupMetrics(String(g.id)), groupDphNow(db, g.id)]);
+    const hours = traffic.window_s / 3600;
+    const answer: GroupMetrics = {
+      ...traffic,
+      endpoint: endpoint.name,
+      group: g.name,
+      traffic_share: g.traffic_share,
+      role: g.role,
+      dph_now: dph,
+      workload_per_dollar: dph > 0 && hours > 0 ? traffic.workload_served / (dph * hours) : null,
+    };
+    return c.json(answer);
   })
   .post("/endpoints/:name/keys", pathParams(ByName), async (c) => {
     const db = database(c.env.DB);

@@ -3,8 +3,10 @@
 // Durable in its SQLite: the reqnum counter (reserved in blocks, so a restart never reuses one)
 // and each worker's last report (so routing resumes at once after an eviction).
 import { DurableObject } from "cloudflare:workers";
-import { pickWorker, phaseOf, type LiveWorker } from "../../core/routing.ts";
-import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, type EndpointSnapshot, type LoadBucket, type WorkerSnapshot } from "../../core/snapshot.ts";
+import type { GroupTraffic } from "../../core/group-metrics.ts";
+import { groupByShare, pickAcrossGroups } from "../../core/group-routing.ts";
+import { phaseOf, type LiveWorker } from "../../core/routing.ts";
+import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, type EndpointSnapshot, type GroupBucket, type LoadBucket, type WorkerSnapshot } from "../../core/snapshot.ts";
 import type { WorkerStatus } from "../../core/wire.ts";
 import { log } from "../../core/log.ts";
 import { loadConfig, type RouterConfig } from "./config.ts";
@@ -22,6 +24,8 @@ const SCALE_NOW_INTERVAL_MS = 5_000;
 /** A request without a worker counts as waiting at the edge for this long after its last poll. */
 const WAITING_WINDOW_MS = 10_000;
 const DEFAULT_REPLAY_TIMEOUT_S = 60;
+/** Routing waits kept per group for the metrics' percentiles. */
+const WAIT_SAMPLES = 2048;
 
 export interface RouteCall {
   endpoint: string;
@@ -39,6 +43,8 @@ export type RouteOutcome =
   | { kind: "rate_limited"; retry_after_s: number };
 
 interface WorkerRecord extends LiveWorker {
+  /** Worker group id as a string ("" when it belongs to none). */
+  group: string;
   loadtime: number;
   error_msg: string;
   gpu_name: string | null;
@@ -57,6 +63,12 @@ interface RequestEntry {
 
 type PersistedWorker = Omit<WorkerRecord, "pendings" | "pending_load">;
 
+/** The bucket's share for `group`, created on first use. */
+function groupStats(bucket: LoadBucket, group: string): GroupBucket {
+  bucket.by_group ??= {};
+  return (bucket.by_group[group] ??= { arrived: 0, requests: 0, routed: 0, routed_workload: 0, served: 0 });
+}
+
 function emptyBucket(start: number): LoadBucket {
   return { start, arrived: 0, requests: 0, served: 0, rejected: 0, held_peak: 0 };
 }
@@ -74,6 +86,7 @@ export class EndpointObject extends DurableObject<Env> {
   private readonly requests = new Map<number, RequestEntry>();
   private readonly buckets: LoadBucket[] = [];
   private readonly waiters = new Set<() => void>();
+  private readonly waits = new Map<string, number[]>();
   private readonly rate = new Map<string, { tokens: number; at: number }>();
   private held = 0;
   private lastScaleNow = 0;
@@ -93,7 +106,7 @@ export class EndpointObject extends DurableObject<Env> {
     }
     for (const row of this.sql.exec<{ state: string }>(`SELECT state FROM workers`)) {
       const w = JSON.parse(row.state) as PersistedWorker;
-      this.workers.set(w.id, { ...w, pending_load: 0, pendings: new Map() });
+      this.workers.set(w.id, { ...w, group: w.group ?? "", pending_load: 0, pendings: new Map() });
     }
   }
 
@@ -120,6 +133,11 @@ export class EndpointObject extends DurableObject<Env> {
       const bucket = this.bucket(now);
       bucket.arrived += call.cost;
       bucket.requests += 1;
+      if (config.groups.length > 0) {
+        const demand = groupStats(bucket, groupByShare(config.groups, idx)?.name ?? "");
+        demand.arrived += call.cost;
+        demand.requests += 1;
+      }
     } else {
       // A re-poll or a retry elsewhere: the request's load moves, it is never added twice.
       this.unassign(idx, entry);
@@ -142,7 +160,8 @@ export class EndpointObject extends DurableObject<Env> {
     try {
       for (;;) {
         const t = Date.now();
-        const pick = pickWorker(this.workers.values(), entry.cost, {
+        const members = this.workersByGroup(config.groups);
+        const pick = pickAcrossGroups(config.groups, (g) => members.get(g ?? "") ?? [], entry.cost, idx, {
           now: t,
           staleAfterMs: this.settings.STALE_AFTER_MS,
           maxQueueTime: config.params.max_queue_time,
@@ -150,6 +169,10 @@ export class EndpointObject extends DurableObject<Env> {
         if (pick.kind === "worker") {
           const w = pick.worker as WorkerRecord;
           this.assign(idx, entry, w, t);
+          const routed = groupStats(this.bucket(t), w.group);
+          routed.routed += 1;
+          routed.routed_workload += entry.cost;
+          this.recordWait(w.group, pick.wait);
           return { kind: "ready", url: w.url ?? "", reqnum: this.nextSeq(), request_idx: idx, cost: entry.cost, worker_id: w.id };
         }
         if (config.params.endpoint_state === "active") this.askForCapacity(call.endpoint, pick.status, t);
@@ -164,7 +187,7 @@ export class EndpointObject extends DurableObject<Env> {
   }
 
   /** A worker's `/worker_status/` report (already authenticated by the Worker). */
-  async report(workerId: string, status: Omit<WorkerStatus, "mtoken">): Promise<void> {
+  async report(workerId: string, status: Omit<WorkerStatus, "mtoken">, group: string | null = null): Promise<void> {
     const now = Date.now();
     const prev = this.workers.get(workerId);
     const reported: WorkerRecord["reported"] =
@@ -183,6 +206,7 @@ export class EndpointObject extends DurableObject<Env> {
       version: status.version ?? prev?.version ?? null,
       pendings: prev?.pendings ?? new Map(),
       drained: prev?.drained ?? false,
+      group: group ?? prev?.group ?? "",
     };
     const working = new Set(status.working_request_idxs ?? []);
     for (const [idx, p] of w.pendings) {
@@ -193,6 +217,7 @@ export class EndpointObject extends DurableObject<Env> {
     const bucket = this.bucket(now);
     bucket.served += status.cur_perf;
     bucket.rejected += status.rej_load;
+    if (w.group !== "") groupStats(bucket, w.group).served += status.cur_perf;
     bucket.hot_capacity = this.readyCapacity(now);
     const { pendings: _p, pending_load: _l, ...persisted } = w;
     this.sql.exec(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, workerId, JSON.stringify(persisted));
@@ -276,6 +301,44 @@ export class EndpointObject extends DurableObject<Env> {
   /** The cheapest possible call: what a round trip to this object costs (benchmarks, health checks). */
   async ping(): Promise<number> {
     return this.seq;
+  }
+
+  /** One worker group's figures over the last hour, from the load history (the admin API adds cost). */
+  async groupMetrics(group: string): Promise<GroupTraffic> {
+    const now = Date.now();
+    let routed = 0;
+    let routedWorkload = 0;
+    let served = 0;
+    let arrived = 0;
+    let allRouted = 0;
+    for (const b of this.buckets) {
+      if (b.start < now - 3_600_000) continue;
+      for (const [key, g] of Object.entries(b.by_group ?? {})) {
+        allRouted += g.routed;
+        if (key !== group) continue;
+        routed += g.routed;
+        routedWorkload += g.routed_workload;
+        served += g.served;
+        arrived += g.arrived;
+      }
+    }
+    const waits = [...(this.waits.get(group) ?? [])].sort((a, b) => a - b);
+    const at = (q: number) => (waits.length ? waits[Math.min(waits.length - 1, Math.ceil(q * waits.length) - 1)]! : null);
+    const perfByGpu: Record<string, number[]> = {};
+    const members = [...this.workers.values()].filter((w) => w.group === group);
+    for (const w of members) if (w.max_perf > 0) (perfByGpu[w.gpu_name ?? "unknown"] ??= []).push(w.max_perf);
+    return {
+      window_s: Math.min(3600, this.buckets.length * (LOAD_BUCKET_MS / 1000)),
+      requests: routed,
+      workload_routed: routedWorkload,
+      workload_served: served,
+      demand_workload: arrived,
+      realised_share: allRouted > 0 ? routed / allRouted : null,
+      queue_wait_p50_s: at(0.5),
+      queue_wait_p99_s: at(0.99),
+      max_perf_by_gpu: Object.fromEntries(Object.entries(perfByGpu).map(([gpu, xs]) => [gpu, xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!])),
+      workers: members.length,
+    };
   }
 
   /** Drops the cached endpoint configuration; the next call re-reads D1. */
@@ -412,6 +475,27 @@ export class EndpointObject extends DurableObject<Env> {
     return sum;
   }
 
+  /** Workers by group key; workers of a group the endpoint no longer lists count as ungrouped. */
+  private workersByGroup(groups: readonly { name: string }[]): Map<string, WorkerRecord[]> {
+    const known = new Set(groups.map((g) => g.name));
+    const out = new Map<string, WorkerRecord[]>();
+    for (const w of this.workers.values()) {
+      const key = known.has(w.group) ? w.group : "";
+      const list = out.get(key);
+      if (list) list.push(w);
+      else out.set(key, [w]);
+    }
+    return out;
+  }
+
+  /** Expected queue wait at routing, per group: the last WAIT_SAMPLES, for p50/p99 in the metrics. */
+  private recordWait(group: string, wait: number): void {
+    let ring = this.waits.get(group);
+    if (!ring) this.waits.set(group, (ring = []));
+    ring.push(wait);
+    if (ring.length > WAIT_SAMPLES) ring.splice(0, ring.length - WAIT_SAMPLES);
+  }
+
   private changeOrTimeout(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
@@ -453,6 +537,7 @@ export class EndpointObject extends DurableObject<Env> {
         gpu_name: w.gpu_name,
         version: w.version,
         drained: Boolean(w.drained),
+        group_id: w.group === "" ? null : Number(w.group),
       }))
       .sort((a, b) => a.id.localeCompare(b.id));
   }

@@ -2,7 +2,17 @@
 // D1 is the source of truth; each endpoint's Durable Object caches what routing needs.
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import { ENDPOINT_DEFAULTS, type Endpoint, type EndpointCreate, type EndpointParams, type EndpointPatch, type WorkerGroup, type WorkerGroupCreate } from "../../core/endpoint.ts";
+import {
+  ENDPOINT_DEFAULTS,
+  type Endpoint,
+  type EndpointCreate,
+  type EndpointParams,
+  type EndpointPatch,
+  type WorkerGroup,
+  type WorkerGroupCreate,
+  type WorkerGroupPatch,
+} from "../../core/endpoint.ts";
+import type { RoutingGroup } from "../../core/group-routing.ts";
 import { apiKeys, endpoints, events, workerGroups, workers } from "../../core/db-schema.ts";
 import { AppError, notFound } from "../../core/app-error.ts";
 import { hashSecret, mintId, mintSecret } from "../../core/secret.ts";
@@ -45,6 +55,10 @@ export interface RoutingConfig {
   name: string;
   params: EndpointParams;
   keyHashes: string[];
+  /** Keyed by group id (as a string): names of deleted groups may be reused. Deleted ones are draining. */
+  groups: RoutingGroup[];
+  /** Group id → name, for metrics. */
+  groupNames: Record<string, string>;
 }
 
 export async function loadRoutingConfig(db: Db, name: string): Promise<RoutingConfig | null> {
@@ -55,11 +69,18 @@ export async function loadRoutingConfig(db: Db, name: string): Promise<RoutingCo
     .where(live(name));
   const first = rows[0];
   if (!first) return null;
+  const groupRows = await db
+    .select({ id: workerGroups.id, name: workerGroups.name, traffic_share: workerGroups.traffic_share, role: workerGroups.role, deleted_at: workerGroups.deleted_at })
+    .from(workerGroups)
+    .where(eq(workerGroups.endpoint_id, first.endpoint.id))
+    .orderBy(workerGroups.id);
   return {
     id: first.endpoint.id,
     name: first.endpoint.name,
     params: paramsOf(first.endpoint),
     keyHashes: rows.flatMap((r) => (r.key_hash ? [r.key_hash] : [])),
+    groups: groupRows.map((g) => ({ name: String(g.id), traffic_share: g.traffic_share, role: g.role, draining: g.deleted_at !== null })),
+    groupNames: Object.fromEntries(groupRows.map((g) => [String(g.id), g.name])),
   };
 }
 
@@ -123,6 +144,8 @@ function toGroup(row: GroupRow, endpoint: string): WorkerGroup {
     disk: row.disk,
     cold_workers: row.cold_workers,
     max_workers: row.max_workers,
+    traffic_share: row.traffic_share,
+    role: row.role,
     created_at: row.created_at,
   };
 }
@@ -142,8 +165,48 @@ export async function createGroup(db: Db, endpoint: Endpoint, body: WorkerGroupC
 }
 
 export async function listGroups(db: Db, endpoint: Endpoint): Promise<WorkerGroup[]> {
-  const rows = await db.select().from(workerGroups).where(eq(workerGroups.endpoint_id, endpoint.id)).orderBy(workerGroups.id);
+  const rows = await db
+    .select()
+    .from(workerGroups)
+    .where(and(eq(workerGroups.endpoint_id, endpoint.id), isNull(workerGroups.deleted_at)))
+    .orderBy(workerGroups.id);
   return rows.map((r) => toGroup(r, endpoint.name));
+}
+
+const liveGroup = (endpoint: Endpoint, name: string) =>
+  and(eq(workerGroups.endpoint_id, endpoint.id), eq(workerGroups.name, name), isNull(workerGroups.deleted_at));
+
+export async function requireGroup(db: Db, endpoint: Endpoint, name: string): Promise<WorkerGroup> {
+  const [row] = await db.select().from(workerGroups).where(liveGroup(endpoint, name)).limit(1);
+  if (!row) throw notFound(`no worker group named '${name}' on endpoint '${endpoint.name}'`);
+  return toGroup(row, endpoint.name);
+}
+
+export async function patchGroup(db: Db, endpoint: Endpoint, name: string, patch: WorkerGroupPatch): Promise<WorkerGroup> {
+  const [row] = await db
+    .update(workerGroups)
+    .set({ ...patch, updated_at: Date.now() })
+    .where(liveGroup(endpoint, name))
+    .returning();
+  if (!row) throw notFound(`no worker group named '${name}' on endpoint '${endpoint.name}'`);
+  return toGroup(row, endpoint.name);
+}
+
+/** Σ $/h of a group's instances the GPU is billed for now (not stopped, not closed). */
+export async function groupDphNow(db: Db, groupId: number): Promise<number> {
+  const rows = await db
+    .select({ dph: workers.dph_total, status: workers.status })
+    .from(workers)
+    .where(and(eq(workers.group_id, groupId), eq(workers.kind, "instance"), isNull(workers.closed_at)));
+  return rows.reduce((s, r) => s + (r.status === "stopped" ? 0 : (r.dph ?? 0)), 0);
+}
+
+/** Soft delete: the router stops routing to the group at once; the scaler drains and releases its instances. */
+export async function deleteGroup(db: Db, endpoint: Endpoint, name: string): Promise<WorkerGroup> {
+  const now = Date.now();
+  const [row] = await db.update(workerGroups).set({ deleted_at: now, updated_at: now }).where(liveGroup(endpoint, name)).returning();
+  if (!row) throw notFound(`no worker group named '${name}' on endpoint '${endpoint.name}'`);
+  return toGroup(row, endpoint.name);
 }
 
 /** Mints an endpoint API key; only its hash is stored. */
@@ -181,6 +244,8 @@ export interface WorkerCredential {
   id: string;
   endpoint: string;
   mtoken_hash: string;
+  /** The worker group's id, or null for a worker attached before the endpoint had groups. */
+  group_id: number | null;
 }
 
 /**
@@ -190,7 +255,7 @@ export interface WorkerCredential {
 export async function findWorkerCredential(db: Db, id: string): Promise<WorkerCredential | null> {
   const instanceId = /^\d{1,15}$/.test(id) ? Number(id) : null;
   const select = db
-    .select({ id: workers.id, endpoint: endpoints.name, mtoken_hash: workers.mtoken_hash })
+    .select({ id: workers.id, endpoint: endpoints.name, mtoken_hash: workers.mtoken_hash, group_id: workers.group_id })
     .from(workers)
     .innerJoin(endpoints, eq(endpoints.id, workers.endpoint_id));
   const alive = and(isNull(workers.closed_at), isNull(endpoints.deleted_at));

@@ -5,8 +5,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import * as answers from "../../core/admin-api.ts";
-import { EndpointCreate, EndpointPatch, WorkerGroupCreate } from "../../core/endpoint.ts";
-import { ByKey, ByName, EventsQuery, WorkerAttach } from "./admin.ts";
+import { EndpointCreate, EndpointPatch, WorkerGroupCreate, WorkerGroupPatch } from "../../core/endpoint.ts";
+import { GroupMetrics } from "../../core/group-metrics.ts";
+import { ByGroup, ByKey, ByName, EventsQuery, WorkerAttach } from "./admin.ts";
 
 type Method = "get" | "post" | "patch" | "delete";
 
@@ -39,6 +40,9 @@ export const ADMIN_ROUTES: RouteDoc[] = [
   { method: "delete", path: "/endpoints/:name", summary: "Delete an endpoint (routing stops at once; the scaler releases its instances)", params: ByName, response: answers.EndpointList.shape.endpoints.element },
   { method: "post", path: "/endpoints/:name/workergroups", summary: "Create a worker group", params: ByName, body: WorkerGroupCreate, status: 201, response: answers.WorkerGroupList.shape.workergroups.element },
   { method: "get", path: "/endpoints/:name/workergroups", summary: "List an endpoint's worker groups", params: ByName, response: answers.WorkerGroupList },
+  { method: "patch", path: "/endpoints/:name/workergroups/:group", summary: "Change a group's traffic share (applies on the next route), role, limits or placement", params: ByGroup, body: WorkerGroupPatch, response: answers.WorkerGroupList.shape.workergroups.element },
+  { method: "delete", path: "/endpoints/:name/workergroups/:group", summary: "Delete a group: it drains (no new routes), then the scaler releases its instances", params: ByGroup, response: answers.WorkerGroupList.shape.workergroups.element },
+  { method: "get", path: "/endpoints/:name/workergroups/:group/metrics", summary: "A group's last hour: requests, workload, realised share, queue wait p50/p99, max_perf per GPU, $/h, workload per dollar", params: ByGroup, response: GroupMetrics },
   { method: "post", path: "/endpoints/:name/keys", summary: "Mint an API key (shown once)", params: ByName, status: 201, response: answers.KeyCreated },
   { method: "delete", path: "/endpoints/:name/keys/:id", summary: "Revoke an API key", params: ByKey, response: answers.KeyRevoked },
   { method: "post", path: "/endpoints/:name/workers", summary: "Mint a credential for a box attached by hand", params: ByName, body: WorkerAttach, bodyOptional: true, status: 201, response: answers.WorkerAttached },
@@ -59,12 +63,12 @@ function components(): { schemas: Record<string, unknown>; nameOf: Map<z.ZodType
   const nameOf = new Map<z.ZodType, string>();
   const inputs = z.registry<{ id: string }>();
   const outputs = z.registry<{ id: string }>();
-  const bodies = { EndpointCreate, EndpointPatch, WorkerGroupCreate, WorkerAttach };
+  const bodies = { EndpointCreate, EndpointPatch, WorkerGroupCreate, WorkerGroupPatch, WorkerAttach };
   for (const [name, schema] of Object.entries(bodies)) {
     nameOf.set(schema, name);
     inputs.add(schema, { id: name });
   }
-  const named: Record<string, z.ZodType> = { ...answers, Endpoint: answers.EndpointList.shape.endpoints.element, WorkerGroup: answers.WorkerGroupList.shape.workergroups.element };
+  const named: Record<string, z.ZodType> = { ...answers, GroupMetrics, Endpoint: answers.EndpointList.shape.endpoints.element, WorkerGroup: answers.WorkerGroupList.shape.workergroups.element };
   for (const [name, schema] of Object.entries(named)) {
     if (!(schema instanceof z.ZodType) || name === "MetricsQuery") continue;
     nameOf.set(schema, name);

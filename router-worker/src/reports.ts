@@ -36,7 +36,7 @@ export const reports = new Hono<{ Bindings: Env }>()
     const { mtoken, ...status } = c.req.valid("json");
     const cred = await authenticateWorker(c.env, status.id, mtoken);
     // The mtoken stops here: the object stores reports, and a secret is never stored or logged.
-    await endpointCall(cred.endpoint, () => c.env.ENDPOINTS.getByName(cred.endpoint).report(cred.id, status));
+    await endpointCall(cred.endpoint, () => c.env.ENDPOINTS.getByName(cred.endpoint).report(cred.id, status, cred.group_id === null ? null : String(cred.group_id)));
     return c.json({ ok: true });
   })
   .post("/delete_requests/", jsonBody(DeleteRequests), async (c) => {

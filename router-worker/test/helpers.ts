@@ -40,8 +40,8 @@ export interface TestWorker {
 }
 
 /** A worker credential minted by the admin API. */
-export async function attachWorker(endpoint: string, port: number): Promise<TestWorker> {
-  const res = await adminCall("POST", `/endpoints/${endpoint}/workers`);
+export async function attachWorker(endpoint: string, port: number, group?: string): Promise<TestWorker> {
+  const res = await adminCall("POST", `/endpoints/${endpoint}/workers`, group === undefined ? undefined : { group });
   if (res.status !== 201) throw new Error(`attach worker: ${res.status} ${await res.text()}`);
   const { id, mtoken } = await json<{ id: string; mtoken: string }>(res);
   return { id, mtoken, url: `http://10.0.0.${port % 250}:${port}` };
@@ -61,8 +61,8 @@ export function report(w: TestWorker, fields: Partial<WorkerStatus> = {}): Promi
 }
 
 /** A worker that is attached and has reported ready. */
-export async function readyWorker(endpoint: string, port: number, fields: Partial<WorkerStatus> = {}): Promise<TestWorker> {
-  const w = await attachWorker(endpoint, port);
+export async function readyWorker(endpoint: string, port: number, fields: Partial<WorkerStatus> = {}, group?: string): Promise<TestWorker> {
+  const w = await attachWorker(endpoint, port, group);
   const res = await report(w, fields);
   if (res.status !== 200) throw new Error(`report: ${res.status} ${await res.text()}`);
   return w;
