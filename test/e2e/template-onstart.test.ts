@@ -87,7 +87,7 @@ describe("templates/vllm/onstart.sh", () => {
         60_000,
       );
       const prompt = "from a template";
-      const result = await new VastClient({ router: router.url.origin, endpoint: "tpl", apiKey: api_key, timeoutS: 30 }).call(
+      const result = await new VastClient({ router: router.url.origin, endpoint: "tpl", apiKey: api_key!, timeoutS: 30 }).call(
         "/v1/completions",
         { model: "sim-model", prompt, max_tokens: 5 },
         { cost: 5 },
