@@ -57,6 +57,9 @@ export function backendPath(url: string): string {
   return rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
 }
 
+/** Fatal: a body that is not UTF-8 is not JSON (RFC 8259 §8.1); replacing bytes would alter the payload. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 export class ModelCalls {
   /** Abort functions of the calls in flight, so a drain past its deadline can cancel what is left. */
   private readonly live = new Set<() => void>();
@@ -89,12 +92,20 @@ export class ModelCalls {
     }
     let json: unknown;
     try {
-      json = JSON.parse(call.body.toString("utf8"));
+      json = JSON.parse(utf8.decode(call.body));
     } catch {
-      throw new AppError(400, "invalid_json", "the body is not JSON");
+      throw new AppError(400, "invalid_json", "the body is not JSON in UTF-8");
     }
     const workerCall = auth.parseCall(json);
     const grant = await auth.authorize(workerCall);
+    // Serialised before admission: JSON.parse takes nesting that JSON.stringify cannot (its recursion
+    // overflows), and past ledger.start a throw would leave the request's load counted for ever.
+    let payload: string;
+    try {
+      payload = JSON.stringify(workerCall.payload);
+    } catch {
+      throw new AppError(400, "invalid_payload", "the payload nests too deeply to forward");
+    }
     // From here to ledger.start (in forward) nothing awaits: admission sees the load exactly as it is.
     const verdict = admit(ledger.inFlightLoad, grant.cost, this.deps.maxPerf(), maxQueueTimeS);
     if (!verdict.admit) {
@@ -102,7 +113,7 @@ export class ModelCalls {
       throw new AppError(429, "busy", "worker queue is full; retry elsewhere", undefined, { "retry-after": String(verdict.retryAfterS) });
     }
     if (call.client.gone) throw new AppError(499, "client_closed", "client went away");
-    return { ...grant, payload: workerCall.payload };
+    return { ...grant, payload };
   }
 
   private forward(call: IncomingCall, sink: AnswerSink, grant: Awaited<ReturnType<ModelCalls["admitCall"]>>, startedAt: number): Promise<void> {
@@ -126,7 +137,7 @@ export class ModelCalls {
       /** Set when the model server answered 5xx: its body is read and dropped, never echoed. */
       let discarding = false;
       abort = backend.stream(
-        { path: backendPath(call.url), body: JSON.stringify(grant.payload), accept: call.accept },
+        { path: backendPath(call.url), body: grant.payload, accept: call.accept },
         {
           onHeaders: (status, headers, resume) => {
             if (status >= 500) {

@@ -145,4 +145,26 @@ describe("malformed calls get a 4xx naming the problem, and change nothing", () 
     expect((await fetch(`${s.agent.localUrl}/v1/completions`)).status).toBe(404);
     expect(s.simStats().received).toBe(before);
   });
+
+  it("400 for a body that is not UTF-8, even with a valid token, rather than forwarding it altered", async () => {
+    const before = s.simStats().received;
+    const head = `{"auth_data":${JSON.stringify(await s.router.authData({ url: s.agent.url }))},"payload":{"prompt":"`;
+    const body = Buffer.concat([Buffer.from(head), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('","max_tokens":2}}')]);
+    const res = await fetch(`${s.agent.localUrl}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ code: "invalid_json", message: "the body is not JSON in UTF-8" });
+    expect(s.simStats().received).toBe(before);
+  });
+
+  it("400 for a payload nested too deeply to forward, with a valid token, and its load is not left counted", async () => {
+    // JSON.parse takes this; JSON.stringify overflows its stack on it. This was a 500 that leaked the request's load.
+    const depth = 200_000;
+    const auth_data = await s.router.authData({ url: s.agent.url, cost: 16 });
+    const before = s.simStats().received;
+    const res = await s.post("/v1/completions", `{"auth_data":${JSON.stringify(auth_data)},"payload":${"[".repeat(depth)}${"]".repeat(depth)}}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ code: "invalid_payload", message: "the payload nests too deeply to forward" });
+    expect(s.simStats().received).toBe(before);
+    expect(await s.health()).toMatchObject({ state: "ready", in_flight_load: 0, in_flight_requests: 0 });
+  });
 });
