@@ -76,7 +76,8 @@ export const AuthData = z.object({
   reqnum: Index,
   request_idx: Index,
   cost: Amount,
-  token: z.string().max(4096).optional(),
+  /** Its length is the verifier's check (an oversized token is refused with 401, as any bad token). */
+  token: z.string().optional(),
   signature: z.string().max(4096).optional(),
 });
 export type AuthData = z.infer<typeof AuthData>;

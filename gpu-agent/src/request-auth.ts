@@ -3,13 +3,13 @@
 // before (401 otherwise, whatever the reason: the client learns nothing about which check failed).
 import { z } from "zod";
 import { AppError, unauthorized } from "../../core/app-error.ts";
-import { TOKEN_MAX_LIFETIME_S } from "../../core/token.ts";
+import { TOKEN_MAX_LIFETIME_S, type TokenClaims } from "../../core/token.ts";
 import { WorkerCall } from "../../core/wire.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
 import type { TokenKeys } from "./token-keys.ts";
 import type { VastPubkey } from "./vast-compat.ts";
 
-/** What the router granted, from the signed claims (the unsigned copies in auth_data are ignored). */
+/** What the router granted, from the signed claims (the plain copies in auth_data must match them). */
 export interface Grant {
   reqnum: number;
   requestIdx: number;
@@ -23,6 +23,23 @@ export interface AuthSettings {
   endpoint: string;
   skewS: number;
   nowS: () => number;
+}
+
+/** Far longer than any token the router issues (a few hundred characters): refused before any decoding. */
+export const TOKEN_MAX_CHARS = 4096;
+
+/**
+ * The first field of `auth_data` whose plain copy differs from the signed claims, if any. Clients send
+ * the /route/ answer unchanged, so a difference can only be tampering: refuse it rather than serve what
+ * the token says while the body says something else.
+ */
+function tampered(a: WorkerCall["auth_data"], c: TokenClaims): string | null {
+  if (a.url !== c.aud) return "url";
+  if (a.endpoint !== c.endpoint) return "endpoint";
+  if (a.reqnum !== c.reqnum) return "reqnum";
+  if (a.request_idx !== c.request_idx) return "request_idx";
+  if (a.cost !== c.cost) return "cost";
+  return null;
 }
 
 function describe(issue: z.core.$ZodIssue): string {
@@ -56,6 +73,8 @@ export class RequestAuth {
     const { auth_data } = call;
     const nowS = this.settings.nowS();
     if (auth_data.token !== undefined) {
+      // An oversized token is a bad token (401), like any other that fails a check.
+      if (auth_data.token.length > TOKEN_MAX_CHARS) throw unauthorized(`token of ${auth_data.token.length} characters`);
       let claims;
       try {
         claims = await this.keys.verify(auth_data.token, {
@@ -67,6 +86,9 @@ export class RequestAuth {
       } catch (e) {
         throw unauthorized(`token refused: ${(e as Error).message}`);
       }
+      // Before the guard: a tampered copy does not spend the reqnum of the genuine answer it was made from.
+      const field = tampered(auth_data, claims);
+      if (field) throw unauthorized(`auth_data.${field} differs from the token`);
       // The guard runs after the await, in the same synchronous block as the caller's admission.
       const verdict = this.guard.admit(claims.reqnum, claims.iat + this.settings.skewS, claims.exp + this.settings.skewS, this.settings.nowS());
       if (verdict !== "fresh") throw unauthorized(`reqnum ${claims.reqnum}: ${verdict}`);

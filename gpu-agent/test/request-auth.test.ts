@@ -42,10 +42,21 @@ const call = (auth_data: Record<string, unknown>) => ({ auth_data: auth_data as 
 const enc = (o: unknown) => base64url.encode(JSON.stringify(o));
 
 describe("request auth", () => {
-  it("grants what the signed claims say, not the unsigned copies beside them", async () => {
+  it("grants what the signed claims say", async () => {
     const a = await router.authData({ url: URL_, nowS: T0, cost: 40, request_idx: 9 });
-    const grant = await authAt(T0 + 1).authorize(call({ ...a, cost: 1, request_idx: 1 }));
+    const grant = await authAt(T0 + 1).authorize(call(a));
     expect(grant).toEqual({ reqnum: a.reqnum, requestIdx: 9, cost: 40, via: "token" });
+  });
+
+  it.each([
+    ["cost", { cost: 1 }],
+    ["request_idx", { request_idx: 1 }],
+    ["url", { url: "http://10.0.0.8:3000" }],
+  ])("refuses a plain %s in auth_data that differs from the signed one, without spending the reqnum", async (field, over) => {
+    const guard = new ReplayGuard(1000, T0);
+    const a = await router.authData({ url: URL_, nowS: T0, cost: 40, request_idx: 9 });
+    expect(await refusal(authAt(T0 + 1, null, guard).authorize(call({ ...a, ...over })))).toMatch(new RegExp(`auth_data.${field} differs`));
+    expect((await authAt(T0 + 1, null, guard).authorize(call(a))).reqnum).toBe(a.reqnum);
   });
 
   it.each([
@@ -78,7 +89,10 @@ describe("request auth", () => {
     ],
   ])("refuses a token %s", async (_name, token, nowS, reason) => {
     const a = await router.authData({ url: URL_, nowS: T0 });
-    expect(await refusal(authAt(nowS).authorize(call({ ...a, token: await token() })))).toMatch(reason);
+    const t = await token();
+    // The plain copies agree with the token's claims, so the check under test is the one that refuses.
+    const { reqnum, request_idx, cost } = JSON.parse(new TextDecoder().decode(base64url.decode(t.split(".")[1]!))) as Record<string, number>;
+    expect(await refusal(authAt(nowS).authorize(call({ ...a, reqnum, request_idx, cost, token: t })))).toMatch(reason);
   });
 
   it("accepts a token within the clock skew on both ends", async () => {
