@@ -183,6 +183,7 @@ async function pass(canned: Canned, lostEvery: number): Promise<Pass> {
       objects: {
         snapshot: async (name) => structuredClone(canned.snapshots.get(name)),
         forget: async () => true,
+        setDrain: async (_name, ids) => ids.length,
       },
     },
     { kind: "cron" },

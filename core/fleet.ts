@@ -31,6 +31,11 @@ export interface InstanceView {
   load: number;
   startFailures: number;
   lastStartFailureAt: number | null;
+  /**
+   * The router routes nothing to it at the scaler's request (`drain`): it finishes what it holds and
+   * is released once idle. Only meaningful while ready; a start clears it.
+   */
+  drained?: boolean;
   /** Why it is in error, for the event log. */
   detail?: string;
 }
@@ -42,6 +47,8 @@ export const isHot = (v: InstanceView) => HOT_STATES.has(v.state);
 export const isCold = (v: InstanceView) => COLD_STATES.has(v.state);
 /** The GPU is paid for in every state but stopped. */
 export const isBilled = (v: InstanceView) => v.state !== "stopped";
+/** Ready and drained: it takes no new requests and leaves once idle. */
+export const isDrained = (v: InstanceView) => v.state === "ready" && v.drained === true;
 
 export type Action =
   | {
@@ -54,7 +61,12 @@ export type Action =
       perf: number | null;
       reason: string;
     }
-  | { kind: "start" | "stop" | "destroy"; instanceId: string; groupId: number; reason: string };
+  | { kind: "start" | "stop" | "destroy"; instanceId: string; groupId: number; reason: string }
+  /**
+   * Router calls, not Vast calls: `drain` stops routing new requests to a ready worker (its fleet
+   * without it covers the target; it is released once idle), `undrain` routes to it again.
+   */
+  | { kind: "drain" | "undrain"; instanceId: string; groupId: number; reason: string };
 
 export type ActionKind = Action["kind"];
 
@@ -67,7 +79,8 @@ export interface FleetWorld {
 /**
  * The immediate effect of actions, as the next decision would see it if Vast did what was asked:
  * a create becomes a `creating` instance and consumes its offer (in every group that saw it), a start
- * makes the instance `starting`, a stop `stopped`, a destroy removes it. `newId` names created
+ * makes the instance `starting` (and clears a drain the router still holds), a stop `stopped`, a
+ * destroy removes it, a drain or undrain sets or clears `drained`. `newId` names created
  * instances (the simulator and tests choose ids; the scaler mints them).
  */
 export function applyActions(world: FleetWorld, actions: readonly Action[], now: number, newId: (i: number) => string): FleetWorld {
@@ -96,8 +109,9 @@ export function applyActions(world: FleetWorld, actions: readonly Action[], now:
     const v = byId.get(a.instanceId);
     if (!v) continue;
     if (a.kind === "destroy") byId.delete(a.instanceId);
-    else if (a.kind === "start") Object.assign(v, { state: "starting", since: now, load: 0 });
-    else Object.assign(v, { state: "stopped", load: 0 });
+    else if (a.kind === "start") Object.assign(v, { state: "starting", since: now, load: 0, drained: false });
+    else if (a.kind === "stop") Object.assign(v, { state: "stopped", load: 0 });
+    else v.drained = a.kind === "drain";
   }
   const offers = new Map<number, VastOffer[]>();
   for (const [g, list] of world.offers) offers.set(g, list.filter((o) => !taken.has(o.id)));

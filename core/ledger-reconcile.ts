@@ -144,7 +144,13 @@ export function instanceView(e: LedgerEntry, inst: VastInstance | null, worker: 
   } else if (thisRun && worker?.phase === "error") {
     state = "error";
     detail = `agent error: ${worker.error_msg.slice(0, 200)}`;
-  } else if (thisRun && worker && worker.max_perf > 0 && (worker.phase === "ready" || worker.phase === "stale")) {
+  } else if (thisRun && worker?.phase === "draining" && !worker.drained) {
+    // The agent drains on its own (SIGTERM: someone else is stopping the box). It takes no new work
+    // and is on its way to stopped, model on disk: not capacity, and the cold walk decides its fate.
+    state = "stopping";
+    detail = "the agent is draining on its own (shutting down)";
+  } else if (thisRun && worker && worker.max_perf > 0 && (worker.phase === "ready" || worker.phase === "stale" || worker.phase === "draining")) {
+    // "draining" here is the scaler's own drain (setDrain): ready, finishing its work, leaving once idle.
     if (worker.phase === "stale" && worker.last_report_age_s > opts.silentErrorS) {
       state = "error";
       detail = `agent silent for ${Math.round(worker.last_report_age_s)} s`;
@@ -167,6 +173,8 @@ export function instanceView(e: LedgerEntry, inst: VastInstance | null, worker: 
     load,
     startFailures: e.startFailures,
     lastStartFailureAt: e.lastStartFailureAt,
+    // The router's drain flag outlives a stop (a start clears it), so it is carried in every state.
+    ...(worker?.drained ? { drained: true } : {}),
     ...(detail ? { detail } : {}),
   };
 }

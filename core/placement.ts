@@ -65,6 +65,38 @@ export function estimatePerf(book: PerfBook | undefined, gpuName: string | null)
 }
 
 /**
+ * Which groups run the same model, so that what one measured is worth knowing for the others: the
+ * same template, or else the same image with the same launch arguments. null: nothing to share by.
+ */
+export function modelKey(g: { template_hash: string | null; image: string | null; launch_args: string | null }): string | null {
+  if (g.template_hash) return `template:${g.template_hash}`;
+  if (g.image) return `image:${g.image}\u0000${g.launch_args ?? ""}`;
+  return null;
+}
+
+/**
+ * A group's book completed with what other groups running the same model measured (the median per
+ * GPU type over them): its own values win. Without it, `estimatePerf` values a type nobody in the
+ * group measured at the group's median, so the first type probed (the cheapest per hour) locks in
+ * and a type with better perf per dollar is never tried.
+ */
+export function seedPerfBook(own: PerfBook, others: readonly PerfBook[]): Record<string, number> {
+  const byGpu = new Map<string, number[]>();
+  for (const book of others) {
+    for (const [gpu, v] of Object.entries(book)) {
+      if (!(v > 0)) continue;
+      const list = byGpu.get(gpu);
+      if (list) list.push(v);
+      else byGpu.set(gpu, [v]);
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [gpu, values] of byGpu) out[gpu] = median(values)!;
+  for (const [gpu, v] of Object.entries(own)) if (v > 0) out[gpu] = v;
+  return out;
+}
+
+/**
  * Learns from this tick's ready workers: per GPU type, the median of their measured max_perf
  * replaces the stored value; types with no ready worker keep what was learned before.
  */

@@ -3,10 +3,10 @@
 // The scaler Worker runs it every minute and on "needs capacity now"; the autoscaling simulator runs
 // the very same function. Definitions and formulas: docs/scaler.md.
 import type { EndpointParams } from "./endpoint.ts";
-import { applyActions, isBilled, isCold, isHot, type Action, type InstanceView } from "./fleet.ts";
-import { DEFAULT_DEADLINE, loadDeadlineS, type DeadlineBounds } from "./load-deadline.ts";
+import { applyActions, isBilled, isCold, isDrained, isHot, type Action, type InstanceView } from "./fleet.ts";
+import { DEFAULT_DEADLINE, loadDeadlineS, quantile, type DeadlineBounds } from "./load-deadline.ts";
 import { DEFAULT_WINDOWS, forecastLoad, type ForecastWindows, type LoadForecast } from "./load-forecast.ts";
-import { compareBestFirst, compareWorstFirst, estimatePerf, rankOffers, type PerfBook, type Priced } from "./placement.ts";
+import { compareBestFirst, compareWorstFirst, estimatePerf, perfPerDollar, rankOffers, type PerfBook, type Priced } from "./placement.ts";
 import type { LoadBucket } from "./snapshot.ts";
 import type { VastOffer } from "./vast-api.ts";
 
@@ -19,6 +19,19 @@ export interface ScalingSettings {
   maxStartFailures: number;
   /** Seconds after a failed restart before the instance is tried again. */
   restartBackoffS: number;
+  /**
+   * Plan the work waiting at the edge over a boot (max(target_queue_time, boot time)), not over
+   * target_queue_time alone; the boot time is the median load time of the endpoint's groups.
+   */
+  backlogOverBoot: boolean;
+  /** Boot time assumed while no group of the endpoint has a load time learned. */
+  defaultBootS: number;
+  /**
+   * Drain busy workers the target does not need (the router stops routing to them; they are
+   * released once idle). Off, only idle workers are released: lowest-wait routing keeps every worker
+   * a little busy, so a fleet never shrinks under steady traffic.
+   */
+  drain: boolean;
 }
 
 export const DEFAULT_SCALING: ScalingSettings = {
@@ -27,6 +40,9 @@ export const DEFAULT_SCALING: ScalingSettings = {
   startDeadlineS: 180,
   maxStartFailures: 2,
   restartBackoffS: 300,
+  backlogOverBoot: true,
+  defaultBootS: 150,
+  drain: true,
 };
 
 export interface GroupPolicy {
@@ -78,6 +94,8 @@ export interface PlanSummary {
   /** Capacity of ready workers before the plan. */
   readyCapacity: number;
   hot: number;
+  /** Of the hot: ready but drained (leaving once idle). */
+  drained: number;
   cold: number;
   billedDph: number;
   /** Seconds since the last request (0 while requests wait); null if none was ever seen. */
@@ -95,11 +113,17 @@ export interface Plan {
 const EPS = 1e-9;
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : String(x));
 
-/** Out-of-limit release order: cold first, then not-yet-serving, then idle, then busy. */
+/** Out-of-limit release order: cold first, then not-yet-serving, then idle, then busy (drained first within each). */
 function limitRank(v: InstanceView): number {
   if (isCold(v)) return 0;
   if (v.state !== "ready") return 1;
-  return v.load > 0 ? 3 : 2;
+  return (v.load > 0 ? 3 : 2) + (isDrained(v) ? 0 : 0.5);
+}
+
+/** Seconds new capacity takes to boot: the median load time over the endpoint's groups, else the default. */
+export function bootTimeS(groups: readonly GroupPolicy[], defaultBootS: number): number {
+  const times = groups.flatMap((g) => g.loadTimesS).filter((t) => Number.isFinite(t) && t >= 0);
+  return times.length > 0 ? quantile(times, 0.5) : defaultBootS;
 }
 
 export function planEndpoint(input: EndpointPlanInput): Plan {
@@ -113,7 +137,11 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
   let live = input.instances.filter((v) => v.state !== "destroying").map((v) => ({ ...v }));
   const leaving = input.instances.filter((v) => v.state === "destroying");
 
-  const forecast = forecastLoad(input.load.buckets, input.load.waitingWorkload, now, params.target_queue_time, s.windows);
+  const forecast = forecastLoad(input.load.buckets, input.load.waitingWorkload, now, {
+    targetQueueTimeS: params.target_queue_time,
+    bootS: s.backlogOverBoot ? bootTimeS(input.groups, s.defaultBootS) : 0,
+    windows: s.windows,
+  });
   const idleS =
     input.load.waitingRequests > 0 ? 0 : input.load.lastRequestAt === null ? null : Math.max(0, (now - input.load.lastRequestAt) / 1000);
   const timedOut = params.inactivity_timeout !== null && (idleS === null || idleS > params.inactivity_timeout);
@@ -137,6 +165,7 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
     target: 0,
     readyCapacity,
     hot: live.filter(isHot).length,
+    drained: live.filter(isDrained).length,
     cold: live.filter(isCold).length,
     billedDph: [...live, ...leaving].reduce((sum, v) => sum + (isBilled(v) ? v.dph : 0), 0),
     idleS,
@@ -229,12 +258,14 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
     }
   }
 
-  // 3. Scale up (active only): restart cold instances first (seconds), then rent new ones (minutes).
+  // 3. Scale up (active only): put drained workers back (instant), restart cold instances (seconds),
+  // then rent new ones (minutes). Drained workers serve nothing: they count only once put back.
   const external = input.external ?? { ready: 0, capacity: 0 };
-  let hotCount = live.filter(isHot).length + external.ready;
+  const serving = (v: InstanceView) => isHot(v) && !isDrained(v);
+  let hotCount = live.filter(serving).length + external.ready;
   let known = external.capacity;
   let probe = false;
-  for (const v of live.filter(isHot)) {
+  for (const v of live.filter(serving)) {
     const e = estimate(v);
     if (e === null) probe = true;
     else known += e;
@@ -257,6 +288,12 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
     const blocked = (g: number) => total >= params.max_workers || (groupCount.get(g) ?? 0) >= groupMax(g);
     const victimFor = (g: number) =>
       evictable.find((v) => ((groupCount.get(g) ?? 0) >= groupMax(g) ? v.groupId === g : true) && live.includes(v));
+    for (const v of live.filter(isDrained).sort((a, b) => compareBestFirst(priced(a), priced(b)))) {
+      if (satisfied()) break;
+      actions.push({ kind: "undrain", instanceId: v.id, groupId: v.groupId, reason: `capacity wanted again: ${need()}` });
+      v.drained = false;
+      addHot(v.perf);
+    }
     for (const v of restartable) {
       if (satisfied()) break;
       if (billed + v.dph > cap + EPS) continue;
@@ -294,24 +331,59 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
     }
   }
 
-  // 4. Scale down (not while suspended): idle ready workers, worst perf/$ first, while the ready
-  // fleet without them still covers the target; stop at the first that cannot go, so more load
-  // never releases more.
+  // 4. Scale down (not while suspended): drained workers once idle (the target did not want them
+  // back); then idle ready workers, worst perf/$ first, while the ready fleet without them still
+  // covers the target; then, active and wanting nothing more, busy ones the same way, drained
+  // rather than released. Stop at the first that cannot go, so more load never releases more.
   if (mode === "stopped") {
     for (const v of live.filter(isHot)) {
       if (v.state === "ready") release(v, "endpoint stopped");
       else destroy(v, "endpoint stopped");
     }
-  } else if (mode !== "suspended") {
-    let readyKnown = external.capacity + live.reduce((sum, v) => sum + (v.state === "ready" ? (v.perf ?? 0) : 0), 0);
+  } else if (mode === "suspended") {
+    // No scaling either way: a worker drained before the suspension serves again.
+    for (const v of live.filter(isDrained)) {
+      actions.push({ kind: "undrain", instanceId: v.id, groupId: v.groupId, reason: "endpoint suspended: its fleet serves as it is" });
+      v.drained = false;
+    }
+  } else {
+    let readyKnown = external.capacity + live.reduce((sum, v) => sum + (serving(v) && v.state === "ready" ? (v.perf ?? 0) : 0), 0);
     const minCount = target > EPS || keepOne ? 1 : 0;
+    for (const v of live.filter((x) => isDrained(x) && x.load <= 0)) release(v, "drained and idle");
+    // After a worker was put back (it may cover more than was missing), an idle one may now be surplus.
     const idle = live.filter((v) => v.state === "ready" && v.load <= 0).sort((a, b) => compareWorstFirst(priced(a), priced(b)));
+    let cannot = false;
     for (const v of idle) {
       const perf = v.perf ?? 0;
-      if (readyKnown - perf < target - EPS || hotCount - 1 < minCount) break;
+      if (readyKnown - perf < target - EPS || hotCount - 1 < minCount) {
+        cannot = true;
+        break;
+      }
       readyKnown -= perf;
       hotCount--;
+      // Put back earlier in this plan, then made surplus by a larger one put back after it: it stays drained.
+      const undrained = actions.findIndex((a) => a.kind === "undrain" && a.instanceId === v.id);
+      if (undrained >= 0) actions.splice(undrained, 1);
       release(v, mode === "idle" ? `idle for ${f1(idleS ?? Infinity)} s (inactivity_timeout ${params.inactivity_timeout} s)` : `scale down: ${f1(readyKnown)} u/s left covers ${f1(target)}`);
+    }
+    // A plan that restarts or rents has less ready capacity than the target, so it drains nothing;
+    // after a worker was put back, a busy one with worse perf per dollar may now be surplus.
+    if (s.drain && mode === "active" && !cannot) {
+      const busy = live
+        .filter((v) => v.state === "ready" && !isDrained(v) && v.load > 0)
+        // Worst perf per dollar first; among equals, the least loaded (it is idle soonest).
+        .sort((a, b) => (perfPerDollar(priced(a)) ?? 0) - (perfPerDollar(priced(b)) ?? 0) || a.load - b.load || compareWorstFirst(priced(a), priced(b)));
+      for (const v of busy) {
+        const perf = v.perf ?? 0;
+        if (readyKnown - perf < target - EPS || hotCount - 1 < minCount) break;
+        readyKnown -= perf;
+        hotCount--;
+        v.drained = true;
+        // Put back earlier in this plan, then made surplus by a better one put back after it: it stays drained.
+        const undrained = actions.findIndex((a) => a.kind === "undrain" && a.instanceId === v.id);
+        if (undrained >= 0) actions.splice(undrained, 1);
+        else actions.push({ kind: "drain", instanceId: v.id, groupId: v.groupId, reason: `scale down: ${f1(readyKnown)} u/s without it covers ${f1(target)}; released once idle` });
+      }
     }
   }
 

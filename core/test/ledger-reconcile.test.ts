@@ -127,8 +127,21 @@ describe("instanceView", () => {
     ["asked to stop, Vast still running it", { vastId: 1, status: "stopped" }, vast(1, "egs:w_a", { intended_status: "stopped" }), undefined, "stopping"],
     ["stopped", { vastId: 1, status: "stopped" }, vast(1, "egs:w_a", { actual_status: "stopped", intended_status: "stopped" }), undefined, "stopped"],
     ["being destroyed", { vastId: 1, status: "destroying" }, vast(1, "egs:w_a"), worker(), "destroying"],
+    // Created 10 min ago, so a "starting" reading would be stuck past the 180-s start deadline.
+    ["drained by the scaler: ready and draining, not stuck starting", { vastId: 1, readyAt: NOW - 500_000 }, vast(1, "egs:w_a"), worker({ phase: "draining", drained: true }), "ready"],
+    ["drained by the scaler and briefly silent: still ready", { vastId: 1 }, vast(1, "egs:w_a"), worker({ phase: "stale", drained: true, last_report_age_s: 45 }), "ready"],
+    ["the agent drains on its own (SIGTERM from elsewhere): on its way to stopped", { vastId: 1, readyAt: NOW - 500_000 }, vast(1, "egs:w_a"), worker({ phase: "draining" }), "stopping"],
   ])("%s → %s", (_name, over, inst, w, state) => {
     expect(instanceView(entry("w_a", over), inst, w, NOW, opts).state).toBe(state);
+  });
+
+  it("carries the router's drain flag: on a drained worker, and on a stopped one until a start clears it", () => {
+    const drained = instanceView(entry("w_a", { vastId: 1 }), vast(1, "egs:w_a"), worker({ phase: "draining", drained: true, cur_load: 4, pending_load: 0 }), NOW, opts);
+    expect(drained).toMatchObject({ state: "ready", drained: true, load: 4, perf: 120 });
+    const stopped = instanceView(entry("w_a", { vastId: 1, status: "stopped" }), vast(1, "egs:w_a", { actual_status: "stopped", intended_status: "stopped" }), worker({ phase: "stale", drained: true, last_report_age_s: 900 }), NOW, opts);
+    expect(stopped).toMatchObject({ state: "stopped", drained: true });
+    const own = instanceView(entry("w_a", { vastId: 1 }), vast(1, "egs:w_a"), worker({ phase: "draining" }), NOW, opts);
+    expect(own.drained).toBeUndefined();
   });
 
   it("takes perf and load from the agent when ready, price and GPU from Vast", () => {

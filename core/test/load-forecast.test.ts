@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { demandRate, forecastLoad } from "../load-forecast.ts";
+import { demandRate, forecastLoad, peakBucketDemand } from "../load-forecast.ts";
 import { LOAD_BUCKET_MS, type LoadBucket } from "../snapshot.ts";
 
 const NOW = 1_000_000 * LOAD_BUCKET_MS + 5_000; // half-way through a bucket
@@ -41,22 +41,66 @@ describe("demandRate", () => {
 
 describe("forecastLoad", () => {
   it("reacts to a burst at once through the short window", () => {
-    const f = forecastLoad([bucket(1, 3000), bucket(0, 3000)], 0, NOW, 10);
+    const f = forecastLoad([bucket(1, 3000), bucket(0, 3000)], 0, NOW, { targetQueueTimeS: 10 });
     expect(f.short).toBeGreaterThan(f.long);
     expect(f.predicted).toBe(f.short);
   });
 
   it("shrinks slowly: ten minutes after a burst, the long window still remembers it", () => {
     const burst = Array.from({ length: 6 }, (_, i) => bucket(40 + i, 1000));
-    const f = forecastLoad(burst, 0, NOW, 10);
+    const f = forecastLoad(burst, 0, NOW, { targetQueueTimeS: 10, windows: { shortS: 30, longS: 600, burstS: 0 } });
     expect(f.short).toBe(0);
     expect(f.long).toBeCloseTo(6000 / 600, 6);
     expect(f.predicted).toBe(f.long);
   });
 
-  it("adds what it takes to drain the work waiting at the edge in target_queue_time", () => {
-    const f = forecastLoad([], 500, NOW, 10);
+  it("adds what it takes to drain the work waiting at the edge in target_queue_time when boots are quicker", () => {
+    const f = forecastLoad([], 500, NOW, { targetQueueTimeS: 10, bootS: 5 });
     expect(f.backlog).toBe(50);
     expect(f.predicted).toBe(50);
+  });
+
+  it("plans the backlog over a boot when a boot takes longer than target_queue_time", () => {
+    // A cold endpoint's first queue: capacity asked for now arrives a boot (150 s) later.
+    const f = forecastLoad([], 238_000 * 10, NOW, { targetQueueTimeS: 10, bootS: 150 });
+    expect(f.backlog).toBeCloseTo((238_000 * 10) / 150, 6);
+  });
+
+  it("keeps a burst floor: the largest 10-s bucket of the hour over 10 s + target_queue_time", () => {
+    // A 6,000-unit burst 50 minutes ago, quiet since: the long window forgot it, the floor did not.
+    const f = forecastLoad([bucket(300, 6000), bucket(1, 10)], 0, NOW, { targetQueueTimeS: 10 });
+    expect(f.long).toBeCloseTo(10 / 600, 9);
+    expect(f.burst).toBeCloseTo(6000 / 20, 9);
+    expect(f.predicted).toBeCloseTo(300, 9);
+    // Past the burst window, it is gone.
+    expect(forecastLoad([bucket(361, 6000)], 0, NOW, { targetQueueTimeS: 10 }).burst).toBe(0);
+  });
+
+  it("is the larger of the burst floor and the windows plus the backlog", () => {
+    const f = forecastLoad([bucket(100, 3000), bucket(1, 600), bucket(0, 300)], 900, NOW, { targetQueueTimeS: 10, bootS: 90 });
+    expect(f.predicted).toBeCloseTo(Math.max(Math.max(f.short, f.long) + 10, 150), 9);
+  });
+
+  it("never predicts less than any window or the floor, and more waiting work never predicts less", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.double({ min: 0, max: 1e5, noNaN: true })), { maxLength: 60 }),
+        fc.double({ min: 0, max: 1e5, noNaN: true }),
+        fc.double({ min: 0, max: 1e5, noNaN: true }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 600 }),
+        (raw, waiting, more, tqt, bootS) => {
+          const seen = new Set<number>();
+          const buckets = raw
+            .filter(([ago]) => !seen.has(ago) && seen.add(ago))
+            .map(([ago, w]) => bucket(ago, w))
+            .sort((a, b) => a.start - b.start);
+          const f = forecastLoad(buckets, waiting, NOW, { targetQueueTimeS: tqt, bootS });
+          expect(f.predicted).toBeGreaterThanOrEqual(Math.max(f.short, f.long, f.burst) - 1e-9);
+          expect(f.burst).toBeLessThanOrEqual(peakBucketDemand(buckets, NOW, 3600) / 10 + 1e-9);
+          expect(forecastLoad(buckets, waiting + more, NOW, { targetQueueTimeS: tqt, bootS }).predicted).toBeGreaterThanOrEqual(f.predicted - 1e-9);
+        },
+      ),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadDeadlineS, recordLoadTime } from "../load-deadline.ts";
-import { compareBestFirst, estimatePerf, learnPerf, offerQuery, queryKey, rankOffers, type Priced } from "../placement.ts";
+import { compareBestFirst, estimatePerf, learnPerf, modelKey, offerQuery, queryKey, rankOffers, seedPerfBook, type Priced } from "../placement.ts";
 import { offer } from "./fleet-fixtures.ts";
 
 describe("offerQuery", () => {
@@ -50,6 +50,31 @@ describe("perf learning", () => {
         { gpu_name: "A100", max_perf: 0 },
       ]),
     ).toEqual({ "RTX 4090": 120, "RTX 3090": 70 });
+  });
+});
+
+describe("a book seeded by groups running the same model", () => {
+  it("knows the same model by its template, else by image and launch arguments", () => {
+    expect(modelKey({ template_hash: "t1", image: "a", launch_args: null })).toBe(modelKey({ template_hash: "t1", image: "b", launch_args: "--x" }));
+    expect(modelKey({ template_hash: null, image: "vllm", launch_args: "--model m" })).not.toBe(modelKey({ template_hash: null, image: "vllm", launch_args: "--model n" }));
+    expect(modelKey({ template_hash: null, image: null, launch_args: null })).toBeNull();
+  });
+
+  it.each<[string, Record<string, number>, Record<string, number>[], Record<string, number>]>([
+    ["nothing of its own: the others' median per GPU type", {}, [{ H100: 280 }, { H100: 300, A100: 100 }], { H100: 290, A100: 100 }],
+    ["its own values win", { H100: 250 }, [{ H100: 300, A100: 100 }], { H100: 250, A100: 100 }],
+    ["no others: its own book", { "RTX 4090": 50 }, [], { "RTX 4090": 50 }],
+    ["zeros teach nothing", {}, [{ H100: 0 }], {}],
+  ])("%s", (_name, own, others, expected) => {
+    expect(seedPerfBook(own, others)).toEqual(expected);
+  });
+
+  it("lets a better perf per dollar be tried before the first probe locks in", () => {
+    // The group measured only the cheap card; another endpoint of the same model measured the H100.
+    const own = { "RTX 4090": 50 };
+    const offers = new Map([[1, [offer(1, "RTX 4090", 0.4), offer(2, "H100", 2.0)]]]);
+    expect(rankOffers(offers, new Map([[1, own]]))[0]!.offer.gpu_name).toBe("RTX 4090");
+    expect(rankOffers(offers, new Map([[1, seedPerfBook(own, [{ H100: 300 }])]]))[0]!.offer.gpu_name).toBe("H100");
   });
 });
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { planEndpoint, type EndpointPlanInput } from "../scaling-policy.ts";
+import { applyActions } from "../fleet.ts";
+import { DEFAULT_SCALING, planEndpoint, type EndpointPlanInput } from "../scaling-policy.ts";
+import { LOAD_BUCKET_MS } from "../snapshot.ts";
 import { NOW, group, inst, input, kinds, load, offer, params } from "./fleet-fixtures.ts";
 
 function plan(over: Partial<EndpointPlanInput>) {
@@ -40,7 +42,14 @@ describe("planEndpoint: scenarios", () => {
     ["deleted endpoint: everything destroyed", { deleted: true, load: load(500), instances: [inst("ready"), inst("stopped"), inst("loading")] }, "destroy,destroy,destroy"],
     ["stopped endpoint: ready stopped, loading destroyed", { load: load(500), params: params({ endpoint_state: "stopped" }), instances: [inst("ready"), inst("loading")] }, "destroy,stop"],
     ["suspended endpoint: no scaling either way", { load: load(500), params: params({ endpoint_state: "suspended" }), instances: [inst("ready")] }, ""],
-    ["busy workers are never released for surplus", { load: load(10), instances: [inst("ready", { load: 10 }), inst("ready", { load: 10 }), inst("ready", { load: 10 })] }, ""],
+    ["busy workers are never released for surplus: the surplus is drained", { load: load(10), instances: [inst("ready", { load: 10 }), inst("ready", { load: 10 }), inst("ready", { load: 10 })] }, "drain,drain"],
+    ["a drained worker still busy is left to finish", { load: load(10), instances: [inst("ready", { load: 10 }), inst("ready", { load: 10, drained: true })] }, ""],
+    ["a drained worker gone idle is released (kept cold)", { load: load(10), instances: [inst("ready", { load: 10 }), inst("ready", { drained: true })] }, "stop"],
+    ["a drained worker gone idle beyond the cold tier is destroyed", { load: load(10), params: params({ cold_workers: 0, cold_mult: 0 }), instances: [inst("ready", { load: 10 }), inst("ready", { drained: true })] }, "destroy"],
+    ["load came back: the drained worker is put back, nothing restarted or rented", { load: load(150), instances: [inst("ready", { load: 90 }), inst("ready", { load: 5, drained: true }), inst("stopped")] }, "undrain"],
+    ["suspended endpoint: a drained worker serves again", { load: load(10), params: params({ endpoint_state: "suspended" }), instances: [inst("ready", { load: 10 }), inst("ready", { load: 3, drained: true })] }, "undrain"],
+    ["stopped endpoint: drained workers are released with the rest", { load: load(10), params: params({ endpoint_state: "stopped" }), instances: [inst("ready", { load: 10 }), inst("ready", { load: 3, drained: true })] }, "stop,stop"],
+    ["the last serving worker is never drained", { load: load(1), instances: [inst("ready", { load: 1 })] }, ""],
     ["a box attached by hand covers part of the load: one rental instead of two", { load: load(150), external: { ready: 1, capacity: 100 } }, "create"],
     ["a box attached by hand covers it all: nothing rented", { load: load(80), external: { ready: 1, capacity: 100 } }, ""],
     ["requests waiting at the edge of a silent endpoint: capacity for the backlog", { load: load(0, { waitingRequests: 3, waitingWorkload: 300, lastRequestAt: NOW }) }, "create"],
@@ -141,6 +150,104 @@ describe("planEndpoint: scenarios", () => {
   it("respects a group's max_workers", () => {
     const p = plan({ load: load(1000), groups: [group({ max_workers: 2, perf: { "RTX 4090": 100 } })] });
     expect(kinds(p.actions)).toBe("create,create");
+  });
+
+  it("drains the least loaded of equally priced workers, as many as the target allows, and says why", () => {
+    const busy = [inst("ready", { load: 40 }), inst("ready", { load: 5 }), inst("ready", { load: 30 }), inst("ready", { load: 20 })];
+    // 150 u/s → target 166.7: two of the four 100-u/s workers cover it.
+    const p = plan({ load: load(150), instances: busy });
+    expect(p.actions).toMatchObject([
+      { kind: "drain", instanceId: busy[1]!.id },
+      { kind: "drain", instanceId: busy[3]!.id },
+    ]);
+    expect(p.actions[0]!.reason).toMatch(/without it covers 166\.7/);
+    expect(p.summary.drained).toBe(0);
+  });
+
+  it("drains the worst perf per dollar first", () => {
+    const cheap = inst("ready", { load: 5, dph: 0.4 });
+    const dear = inst("ready", { load: 50, dph: 0.8 });
+    const p = plan({ load: load(50), instances: [cheap, dear] });
+    expect(p.actions).toMatchObject([{ kind: "drain", instanceId: dear.id }]);
+  });
+
+  it("over max_workers, gives up a drained idle worker before a serving idle one, and a serving idle one before a drained busy one", () => {
+    const busy = inst("ready", { load: 10 });
+    const idle = inst("ready");
+    const drainedIdle = inst("ready", { drained: true });
+    const drainedBusy = inst("ready", { drained: true, load: 2 });
+    const p = plan({ load: load(10), params: params({ max_workers: 2 }), instances: [busy, drainedBusy, idle, drainedIdle] });
+    const limited = p.actions.filter((a) => /max_workers/.test(a.reason)).map((a) => (a.kind === "create" ? "" : a.instanceId));
+    expect(limited).toEqual([drainedIdle.id, idle.id]);
+  });
+
+  it("drains nothing while the fleet is still scaling up", () => {
+    const p = plan({ load: load(300), instances: [inst("ready", { load: 5 }), inst("ready", { load: 5 }), inst("loading")] });
+    expect(kinds(p.actions)).toBe("create");
+  });
+
+  it("drains nothing with the drain setting off: busy workers then stay", () => {
+    const p = planEndpoint({ ...input({ load: load(10), instances: [inst("ready", { load: 10 }), inst("ready", { load: 10 })] }), settings: { ...DEFAULT_SCALING, drain: false } });
+    expect(p.actions).toEqual([]);
+  });
+
+  it("counts a drained worker as no capacity: with load, drained workers are put back before anything else", () => {
+    const drained = [inst("ready", { load: 5, drained: true, dph: 0.8 }), inst("ready", { load: 5, drained: true })];
+    const p = plan({ load: load(80), instances: [...drained, inst("stopped")] });
+    // Best perf per dollar first; one covers 88.9 u/s.
+    expect(p.actions).toMatchObject([{ kind: "undrain", instanceId: drained[1]!.id }]);
+    expect(p.summary.readyCapacity).toBe(200);
+  });
+
+  it("a busy oversized fleet shrinks by draining: drained, then idle, then released", () => {
+    // Pass 1: four busy workers, load for two. Two are drained.
+    let instances = [inst("ready", { load: 40 }), inst("ready", { load: 5 }), inst("ready", { load: 30 }), inst("ready", { load: 20 })];
+    const steps: string[] = [];
+    const pass = (over: Partial<EndpointPlanInput> = {}) => {
+      const i = input({ load: load(150), instances, params: params({ cold_workers: 3, cold_mult: 0 }), ...over });
+      const p = planEndpoint(i);
+      steps.push(kinds(p.actions));
+      instances = applyActions({ instances, offers: new Map() }, p.actions, NOW, (k) => `new${k}`).instances;
+      return p;
+    };
+    pass();
+    // Pass 2: the router sends them nothing; one finished its work, one still has some.
+    instances = instances.map((v) => (v.drained ? { ...v, load: v.id === instances.find((x) => x.drained)!.id ? 0 : 3 } : v));
+    pass();
+    // Pass 3: both idle now.
+    instances = instances.map((v) => (v.drained ? { ...v, load: 0 } : v));
+    pass();
+    // cold_workers 3: the first to go idle is beyond the tier (2 serving + 1 still draining are 3
+    // loaded already); the second is kept cold (2 serving + it).
+    expect(steps).toEqual(["drain,drain", "destroy", "stop"]);
+    expect(instances.map((v) => v.state).sort()).toEqual(["ready", "ready", "stopped"]);
+    // Nothing left to do.
+    expect(pass().actions).toEqual([]);
+  });
+
+  it("puts a drained worker back before restarting or renting when the load rises past what the rest covers", () => {
+    const instances = [inst("ready", { load: 60 }), inst("ready", { load: 8, drained: true }), inst("stopped")];
+    const p = plan({ load: load(300), instances });
+    expect(p.actions.map((a) => a.kind)).toEqual(["undrain", "start", "create"]);
+  });
+
+  it("plans the backlog over the group's boot time, not target_queue_time", () => {
+    // 3,000 u waiting on a silent endpoint; boots take 150 s: 20 u/s → one 100-u/s worker, not four.
+    const waiting = load(0, { waitingRequests: 30, waitingWorkload: 3000, lastRequestAt: NOW });
+    const slow = plan({ load: waiting, groups: [group({ perf: { "RTX 4090": 100 }, loadTimesS: [140, 150, 160] })] });
+    expect(slow.summary.forecast.backlog).toBeCloseTo(20, 9);
+    expect(kinds(slow.actions)).toBe("create");
+    const unknown = plan({ load: waiting });
+    expect(unknown.summary.forecast.backlog).toBeCloseTo(3000 / DEFAULT_SCALING.defaultBootS, 9);
+  });
+
+  it("keeps capacity for the largest burst of the last hour after the windows forgot it", () => {
+    const buckets = load(1).buckets.map((b, i) => (i === 0 ? b : b));
+    const burst = { start: NOW - 50 * 60_000 - ((NOW - 50 * 60_000) % LOAD_BUCKET_MS), arrived: 3000, requests: 30, served: 0, rejected: 0, held_peak: 0 };
+    const p = plan({ load: load(1, { buckets: [burst, ...buckets] }), instances: [inst("ready", { load: 1 }), inst("ready", { load: 1 })] });
+    // 3,000 u in 10 s over 10 s + target_queue_time 10 s: 150 u/s → target 166.7 keeps both.
+    expect(p.summary.forecast.burst).toBeCloseTo(150, 9);
+    expect(p.actions).toEqual([]);
   });
 
   it("summarises the decision", () => {

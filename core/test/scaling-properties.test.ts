@@ -1,7 +1,8 @@
 // Invariants of the scaling policy over generated endpoints, fleets, loads and offers (fast-check).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { applyActions, isBilled, isHot, type InstanceView } from "../fleet.ts";
+import { applyActions, isBilled, isDrained, isHot, type InstanceView } from "../fleet.ts";
+import { estimatePerf } from "../placement.ts";
 import { planEndpoint, type EndpointPlanInput } from "../scaling-policy.ts";
 import type { VastOffer } from "../vast-api.ts";
 import { NOW, group, load, params, steadyLoad } from "./fleet-fixtures.ts";
@@ -20,6 +21,7 @@ const arbInstance = (i: number) =>
     ageS: fc.integer({ min: 0, max: 7200 }),
     startFailures: fc.integer({ min: 0, max: 2 }),
     failedAgoS: fc.option(fc.integer({ min: 0, max: 3600 }), { nil: null }),
+    drained: fc.boolean(),
   }).map(
     (r): InstanceView => ({
       id: `i${String(i).padStart(3, "0")}`,
@@ -34,6 +36,8 @@ const arbInstance = (i: number) =>
       load: r.state === "ready" ? r.load : 0,
       startFailures: r.state === "stopped" ? r.startFailures : 0,
       lastStartFailureAt: r.failedAgoS === null ? null : NOW - r.failedAgoS * 1000,
+      // The router's drain: on ready workers, and kept on stopped ones until a start clears it.
+      ...((r.state === "ready" || r.state === "stopped") && r.drained ? { drained: true } : {}),
     }),
   );
 
@@ -144,19 +148,35 @@ describe("planEndpoint: properties", () => {
     );
   });
 
-  it("more load never means fewer hot workers", () => {
+  const moreLoad = (input: EndpointPlanInput, factor: number): EndpointPlanInput => ({
+    ...input,
+    load: {
+      ...input.load,
+      buckets: input.load.buckets.map((b) => ({ ...b, arrived: b.arrived * factor })),
+      waitingWorkload: input.load.waitingWorkload * factor,
+    },
+  });
+
+  it("more load never means fewer hot workers (no worker drained)", () => {
+    fc.assert(
+      fc.property(arbInput, fc.double({ min: 1, max: 20, noNaN: true }), (raw, factor) => {
+        const input = { ...raw, instances: raw.instances.map(({ drained: _d, ...v }) => v) };
+        const hot = (i: EndpointPlanInput) => after(i).world.instances.filter(isHot).length;
+        expect(hot(moreLoad(input, factor))).toBeGreaterThanOrEqual(hot(input));
+      }),
+      RUNS,
+    );
+  });
+
+  it("more load never means less capacity serving or on its way (drained workers serve nothing)", () => {
     fc.assert(
       fc.property(arbInput, fc.double({ min: 1, max: 20, noNaN: true }), (input, factor) => {
-        const more: EndpointPlanInput = {
-          ...input,
-          load: {
-            ...input.load,
-            buckets: input.load.buckets.map((b) => ({ ...b, arrived: b.arrived * factor })),
-            waitingWorkload: input.load.waitingWorkload * factor,
-          },
-        };
-        const hot = (i: EndpointPlanInput) => after(i).world.instances.filter(isHot).length;
-        expect(hot(more)).toBeGreaterThanOrEqual(hot(input));
+        // A worker put back may stand in for an idle one released: count capacity, not workers.
+        const capacity = (i: EndpointPlanInput) =>
+          after(i)
+            .world.instances.filter((v) => isHot(v) && !isDrained(v))
+            .reduce((s, v) => s + (v.state === "ready" ? (v.perf ?? 0) : (v.perf ?? estimatePerf(i.groups.find((g) => g.id === v.groupId)?.perf, v.gpuName) ?? 0)), 0);
+        expect(capacity(moreLoad(input, factor))).toBeGreaterThanOrEqual(capacity(input) - 1e-6);
       }),
       RUNS,
     );
@@ -175,8 +195,8 @@ describe("planEndpoint: properties", () => {
         if (!before || timedOut || idleS === Infinity) return;
         const groups = input.groups.map((g) => ({ ...g, max_workers: null }));
         const { world } = after({ ...input, params, instances, groups });
-        // A box attached by hand keeps the endpoint warm as well as a rented one.
-        expect(world.instances.filter(isHot).length + (input.external?.ready ?? 0)).toBeGreaterThanOrEqual(1);
+        // A box attached by hand keeps the endpoint warm as well as a rented one; a drained one does not.
+        expect(world.instances.filter((v) => isHot(v) && !isDrained(v)).length + (input.external?.ready ?? 0)).toBeGreaterThanOrEqual(1);
       }),
       RUNS,
     );
@@ -223,6 +243,55 @@ describe("planEndpoint: properties", () => {
         for (const a of plan.actions) expect(a.reason).not.toBe("");
         const offers = plan.actions.flatMap((a) => (a.kind === "create" ? [a.offerId] : []));
         expect(new Set(offers).size).toBe(offers.length);
+      }),
+      RUNS,
+    );
+  });
+
+  it("drains only while the ready fleet left serving covers the target, and never while restarting or renting", () => {
+    fc.assert(
+      fc.property(arbInput, (input) => {
+        const { plan, world } = after(input);
+        const drains = plan.actions.flatMap((a) => (a.kind === "drain" ? [a] : []));
+        if (drains.length === 0) return;
+        expect(plan.summary.mode).toBe("active");
+        expect(plan.actions.some((a) => a.kind === "create" || a.kind === "start")).toBe(false);
+        for (const a of drains) {
+          const v = input.instances.find((x) => x.id === a.instanceId)!;
+          expect(v.state === "ready" && !v.drained && v.load > 0).toBe(true);
+        }
+        const serving = world.instances.filter((v) => v.state === "ready" && !v.drained).reduce((s, v) => s + (v.perf ?? 0), 0);
+        expect(serving + (input.external?.capacity ?? 0)).toBeGreaterThanOrEqual(plan.summary.target - 1e-6);
+      }),
+      RUNS,
+    );
+  });
+
+  it("never takes a busy worker out of service by release for surplus: it is drained, and released once idle", () => {
+    fc.assert(
+      fc.property(arbInput, (input) => {
+        // No hard limit and an endpoint that is not stopped: only surplus can release a ready worker.
+        const params = { ...input.params, max_hourly_cost: null, max_workers: 50, endpoint_state: input.params.endpoint_state === "stopped" ? ("active" as const) : input.params.endpoint_state };
+        const groups = input.groups.map((g) => ({ ...g, max_workers: null }));
+        const { plan } = after({ ...input, params, groups });
+        for (const a of plan.actions) {
+          if (a.kind !== "stop" && a.kind !== "destroy") continue;
+          const v = input.instances.find((x) => x.id === a.instanceId);
+          if (v?.state === "ready") expect(v.load).toBeLessThanOrEqual(0);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it("puts every drained worker back before it restarts or rents anything", () => {
+    fc.assert(
+      fc.property(arbInput, (input) => {
+        const { plan, world } = after({ ...input, params: { ...input.params, max_hourly_cost: null } });
+        if (!plan.actions.some((a) => a.kind === "create" || a.kind === "start")) return;
+        expect(world.instances.filter(isDrained)).toEqual([]);
+        const first = plan.actions.findIndex((a) => a.kind === "create" || a.kind === "start");
+        expect(plan.actions.slice(first).some((a) => a.kind === "undrain")).toBe(false);
       }),
       RUNS,
     );

@@ -57,14 +57,15 @@ async function pool<T>(items: readonly T[], n: number, f: (t: T) => Promise<void
 }
 
 const idOf = (s: Step) => (s.action.kind === "create" ? "" : s.action.instanceId);
+/** Vast calls only: drains are router calls (router-drain.ts) and never reach here. */
+const VAST_RANK: Record<Action["kind"], number> = { destroy: 0, stop: 1, start: 2, create: 3, drain: 4, undrain: 4 };
 const failure = (e: unknown) => (e instanceof VastError ? `failed: ${e.kind} ${e.code}` : `failed: ${String(e).slice(0, 120)}`);
 /** A 5xx, a timeout or an unreadable answer: the call may have worked; the next list will tell. */
 const describe = (e: unknown) => (e instanceof VastError && e.ambiguous ? "unknown" : failure(e));
 
 /** Orders by what costs money first and keeps what fits this tick's remaining Vast calls. */
 function withinBudget(steps: Step[], budget: number, bulk: boolean): { now: Step[]; later: Step[] } {
-  const rank = { destroy: 0, stop: 1, start: 2, create: 3 } as const;
-  const sorted = [...steps].sort((a, b) => rank[a.action.kind] - rank[b.action.kind]);
+  const sorted = [...steps].sort((a, b) => VAST_RANK[a.action.kind] - VAST_RANK[b.action.kind]);
   const now: Step[] = [];
   const later: Step[] = [];
   const bulkCount = { destroy: 0, stop: 0 };

@@ -37,6 +37,10 @@ export const ScalerConfig = z.object({
   RESTART_BACKOFF_S: int(300, 0, 86_400),
   SHORT_WINDOW_S: int(30, 1, 3600),
   LONG_WINDOW_S: int(600, 1, 3600),
+  /** History the burst floor looks back over (0: no floor); the router keeps an hour. */
+  BURST_WINDOW_S: int(3600, 0, 3600),
+  /** Boot time assumed while no load time is learned: the backlog is planned over max(target_queue_time, boot). */
+  DEFAULT_BOOT_S: int(150, 0, 3600),
   /** Durable Object snapshot calls in flight at once. */
   SNAPSHOT_CONCURRENCY: int(32, 1, 256),
 });
@@ -63,10 +67,13 @@ export function loadConfig(env: object): ScalerConfig {
 
 export function scalingSettings(c: ScalerConfig): ScalingSettings {
   return {
-    windows: { shortS: c.SHORT_WINDOW_S, longS: c.LONG_WINDOW_S },
+    windows: { shortS: c.SHORT_WINDOW_S, longS: c.LONG_WINDOW_S, burstS: c.BURST_WINDOW_S },
     loadDeadline: { floorS: c.LOAD_DEADLINE_FLOOR_S, ceilingS: c.LOAD_DEADLINE_CEILING_S, factor: 2 },
     startDeadlineS: c.START_DEADLINE_S,
     maxStartFailures: 2,
     restartBackoffS: c.RESTART_BACKOFF_S,
+    backlogOverBoot: true,
+    defaultBootS: c.DEFAULT_BOOT_S,
+    drain: true,
   };
 }

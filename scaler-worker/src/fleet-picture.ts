@@ -4,7 +4,7 @@
 import type { InstanceView } from "../../core/fleet.ts";
 import { instanceView, type LedgerEntry, type Reconciliation } from "../../core/ledger-reconcile.ts";
 import { recordLoadTime } from "../../core/load-deadline.ts";
-import { learnPerf } from "../../core/placement.ts";
+import { learnPerf, modelKey, seedPerfBook, type PerfBook } from "../../core/placement.ts";
 import type { EndpointPlanInput, GroupPolicy } from "../../core/scaling-policy.ts";
 import type { EndpointSnapshot } from "../../core/snapshot.ts";
 import { recordObservation, upsertLoadTimes, upsertPerf, type Db, type EndpointRow, type GroupRow, type Statement, type TickRead } from "./ledger-store.ts";
@@ -40,6 +40,19 @@ export function buildPicture(
   const fleets: EndpointFleet[] = [];
   const groupsByEndpoint = new Map<number, GroupRow[]>();
   for (const g of read.groups) (groupsByEndpoint.get(g.endpointId) ?? groupsByEndpoint.set(g.endpointId, []).get(g.endpointId)!).push(g);
+  // What groups running the same model measured (any endpoint's): a group's book starts from it.
+  const byModel = new Map<string, number[]>();
+  const keyOf = new Map<number, string>();
+  for (const g of read.groups) {
+    const key = modelKey({ template_hash: g.templateHash, image: g.image, launch_args: g.launchArgs });
+    if (key === null) continue;
+    keyOf.set(g.id, key);
+    (byModel.get(key) ?? byModel.set(key, []).get(key)!).push(g.id);
+  }
+  const siblingBooks = (id: number): PerfBook[] => {
+    const key = keyOf.get(id);
+    return key === undefined ? [] : byModel.get(key)!.filter((other) => other !== id).map((other) => read.perf.get(other) ?? {});
+  };
   const entriesByEndpoint = new Map<number, LedgerEntry[]>();
   for (const e of read.entries) {
     if (closed.has(e.id)) continue;
@@ -79,10 +92,18 @@ export function buildPicture(
     const policies: GroupPolicy[] = groups.map((g) => {
       const stored = read.perf.get(g.id) ?? {};
       const perf = learnPerf(stored, readyByGroup.get(g.id) ?? []);
+      // Only what the group itself measured is stored as its own.
       for (const [gpu, value] of Object.entries(perf)) if (changed(stored[gpu], value)) learning.push(upsertPerf(db, g.id, gpu, value, now));
       const fresh = newLoadTimes.get(g.id);
       if (fresh) learning.push(upsertLoadTimes(db, g.id, fresh, now));
-      return { id: g.id, name: g.name, cold_workers: g.coldWorkers, max_workers: g.maxWorkers, perf, loadTimesS: fresh ?? read.loadTimes.get(g.id) ?? [] };
+      return {
+        id: g.id,
+        name: g.name,
+        cold_workers: g.coldWorkers,
+        max_workers: g.maxWorkers,
+        perf: seedPerfBook(perf, siblingBooks(g.id)),
+        loadTimesS: fresh ?? read.loadTimes.get(g.id) ?? [],
+      };
     });
 
     // Ready workers with no ledger row of ours (attached by hand) serve too.

@@ -39,6 +39,7 @@ export function tickDeps(env: ScalerEnv, cfg: ScalerConfig): TickDeps {
     objects: {
       snapshot: (name) => env.ENDPOINTS.getByName(name).snapshot(),
       forget: (name, workerId) => env.ENDPOINTS.getByName(name).forget(workerId),
+      setDrain: (name, workerIds, drained) => env.ENDPOINTS.getByName(name).setDrain(workerIds, drained),
     },
   };
 }

@@ -1,6 +1,6 @@
 // The load picture of each endpoint, from its Durable Object (`snapshot()` RPC), parsed by zod at
 // this boundary like any other input, with bounded concurrency. Only the buckets the forecast reads
-// (its long window) are parsed: the rest of the hour is history the policy does not need.
+// (its longest window) are parsed: older history is not needed.
 import { z } from "zod";
 import { log } from "../../core/log.ts";
 import { LOAD_BUCKET_MS, type EndpointSnapshot } from "../../core/snapshot.ts";
@@ -18,6 +18,8 @@ const WorkerSnapshotSchema = z.object({
   error_msg: z.string(),
   gpu_name: z.string().nullable(),
   version: z.string().nullable(),
+  /** Drained at the scaler's request (phase "draining"), as opposed to the agent's own drain on SIGTERM. */
+  drained: z.boolean().default(false),
 });
 const BucketSchema = z.object({ start: num, arrived: num, requests: num, served: num, rejected: num, held_peak: num });
 const SnapshotSchema = z.object({

@@ -12,11 +12,12 @@ import type { VastInstance, VastOffer } from "../../core/vast-api.ts";
 import { applySteps, type ApplyResult, type Step } from "./apply.ts";
 import { scalingSettings, type ScalerConfig } from "./config.ts";
 import { buildPicture, type EndpointFleet } from "./fleet-picture.ts";
+import { applyDrains, isDrainAction, type DrainCall, type DrainTarget } from "./router-drain.ts";
 import { closeRows, database, insertEvents, type D1, leaseOne, readTick, recordInstance, releaseLeases, send, type Db, type ScaleEvent, type Statement } from "./ledger-store.ts";
 import { fetchSnapshots, type SnapshotSource } from "./snapshots.ts";
 import { VastError, type VastApi, type VastCallStats } from "./vast-client.ts";
 
-export interface EndpointObjects extends SnapshotSource {
+export interface EndpointObjects extends SnapshotSource, DrainTarget {
   /** Tells the endpoint's object a worker is gone for good. */
   forget(endpoint: string, workerId: string): Promise<unknown>;
 }
@@ -156,7 +157,7 @@ export async function runTick(deps: TickDeps, scope: TickScope): Promise<TickRep
 
     // 4. Load pictures, instance views, learning; then decide, search offers where needed, decide again.
     const live = read.endpoints.filter((e) => read.leased.has(e.id) && !e.deleted).map((e) => e.name);
-    const snapshots = await fetchSnapshots(deps.objects, live, cfg.LONG_WINDOW_S, cfg.SNAPSHOT_CONCURRENCY);
+    const snapshots = await fetchSnapshots(deps.objects, live, Math.max(cfg.LONG_WINDOW_S, cfg.BURST_WINDOW_S), cfg.SNAPSHOT_CONCURRENCY);
     const t = now();
     const picture = buildPicture(db, read, rec, snapshots, t, cfg.SILENT_ERROR_S);
     const pool = new OfferPool((groups) => searchOffers(deps.vast, read, groups));
@@ -169,19 +170,28 @@ export async function runTick(deps: TickDeps, scope: TickScope): Promise<TickRep
     });
     report.endpoints = plans.length;
 
-    // 5. Steps: the plans, then re-sent intents the plans do not touch, then orphans.
+    // 5. Steps: the plans, then re-sent intents the plans do not touch, then orphans. Drains are
+    // router calls and go to the endpoints' objects at once (before any Vast call: putting a drained
+    // worker back is the fastest capacity there is).
     const steps: Step[] = [];
+    const drainCalls: DrainCall[] = [];
     const touched = new Set<string>();
     const pre: Statement[] = [...picture.learning];
     const events: ScaleEvent[] = [];
     for (const { fleet, plan } of plans) {
       if (plan.actions.length > 0) events.push(decideEvent(fleet, plan, why));
       for (const a of plan.actions) {
-        const vastId = a.kind === "create" ? null : (fleet.input.instances.find((v) => v.id === a.instanceId)?.vastId ?? null);
         if (a.kind !== "create") touched.add(a.instanceId);
+        if (isDrainAction(a)) {
+          drainCalls.push({ fleet, action: a });
+          continue;
+        }
+        const vastId = a.kind === "create" ? null : (fleet.input.instances.find((v) => v.id === a.instanceId)?.vastId ?? null);
         steps.push({ fleet, action: a, vastId, source: "plan" });
       }
     }
+    const drains = await applyDrains(deps.objects, drainCalls, cfg.SNAPSHOT_CONCURRENCY);
+    events.push(...drains.events);
     const fleetOf = new Map(picture.fleets.map((f) => [f.endpoint.id, f]));
     const nameOf = new Map(read.endpoints.map((e) => [e.id, e.name]));
     for (const r of rec.resend) {
@@ -209,7 +219,7 @@ export async function runTick(deps: TickDeps, scope: TickScope): Promise<TickRep
     // 6. Intents, Vast calls, outcomes; a refused restart falls back to renting at once.
     const ctx = { db, vast: deps.vast, cfg, now };
     const first = await applySteps(ctx, steps, pre);
-    const second = await fallBack(ctx, first, pool, settings);
+    const second = await fallBack(ctx, first, drains.done, deps.objects, pool, settings);
     const results = second ? [first, second] : [first];
     for (const r of results) {
       for (const o of r.outcomes) {
@@ -219,7 +229,18 @@ export async function runTick(deps: TickDeps, scope: TickScope): Promise<TickRep
       }
       released.push(...r.released);
     }
-    await send(db, [...results.flatMap((r) => r.post), releaseLeases(db, holder)]);
+    // The router keeps a drain across a stop: a restarted worker must be routed to again.
+    const restarted: DrainCall[] = [];
+    for (const r of results) {
+      for (const o of r.outcomes) {
+        const a = o.step.action;
+        if (a.kind !== "start" || !o.step.fleet || !(o.outcome === "ok" || o.outcome === "unknown")) continue;
+        if (!o.step.fleet.input.instances.find((v) => v.id === a.instanceId)?.drained) continue;
+        restarted.push({ fleet: o.step.fleet, action: { kind: "undrain", instanceId: a.instanceId, groupId: a.groupId, reason: "restarted: the router routes to it again" } });
+      }
+    }
+    const cleared = await applyDrains(deps.objects, restarted, cfg.SNAPSHOT_CONCURRENCY);
+    await send(db, [...results.flatMap((r) => r.post), ...insertEvents(db, cleared.events, now()), releaseLeases(db, holder)]);
 
     // 7. The router forgets workers whose rows are closed (best effort: stale entries age out anyway).
     await Promise.all(released.map((r) => deps.objects.forget(r.endpoint, r.workerId).catch((e: unknown) => log("warn", "forget failed", { endpoint: r.endpoint, worker: r.workerId, error: String(e) }))));
@@ -254,15 +275,24 @@ async function searchOffers(vast: VastApi, read: { groups: { id: number; searchP
 }
 
 /** After restarts refused with resources_unavailable: decide again for those endpoints, as if the refused ones were known to fail. */
-async function fallBack(ctx: Parameters<typeof applySteps>[0], first: ApplyResult, pool: OfferPool, settings: ReturnType<typeof scalingSettings>): Promise<ApplyResult | null> {
+async function fallBack(
+  ctx: Parameters<typeof applySteps>[0],
+  first: ApplyResult,
+  drained: readonly DrainCall[],
+  objects: DrainTarget,
+  pool: OfferPool,
+  settings: ReturnType<typeof scalingSettings>,
+): Promise<ApplyResult | null> {
   const refused = first.outcomes.filter((o) => o.startRefused && o.step.fleet);
   if (refused.length === 0) return null;
   const t = ctx.now();
   const steps: Step[] = [];
+  const drainCalls: DrainCall[] = [];
   const events: ScaleEvent[] = [];
   for (const fleet of new Set(refused.map((o) => o.step.fleet!))) {
     const done = first.outcomes.filter((o) => o.step.fleet === fleet && o.step.source === "plan" && !o.startRefused && (o.outcome === "ok" || o.outcome === "unknown"));
-    const world = applyActions({ instances: [...fleet.input.instances], offers: new Map() }, done.map((o) => o.step.action), t, (i) => `pending:${i}`);
+    const routed = drained.filter((c) => c.fleet === fleet).map((c) => c.action);
+    const world = applyActions({ instances: [...fleet.input.instances], offers: new Map() }, [...routed, ...done.map((o) => o.step.action)], t, (i) => `pending:${i}`);
     const failed = new Set(refused.filter((o) => o.step.fleet === fleet).map((o) => (o.step.action as { instanceId: string }).instanceId));
     const instances = world.instances.map((v) => (failed.has(v.id) ? { ...v, state: "stopped" as const, startFailures: v.startFailures + 1, lastStartFailureAt: t } : v));
     await pool.ensure(planEndpoint({ ...fleet.input, now: t, instances, settings }).needsOffers);
@@ -270,9 +300,13 @@ async function fallBack(ctx: Parameters<typeof applySteps>[0], first: ApplyResul
     pool.take(plan);
     const actions = plan.actions.filter((a) => a.kind === "create" || !a.instanceId.startsWith("pending:"));
     if (actions.length > 0) events.push(decideEvent(fleet, { ...plan, actions }, "restart refused (resources_unavailable), deciding again: "));
-    for (const a of actions) steps.push({ fleet, action: a, vastId: a.kind === "create" ? null : (instances.find((v) => v.id === a.instanceId)?.vastId ?? null), source: "plan" });
+    for (const a of actions) {
+      if (isDrainAction(a)) drainCalls.push({ fleet, action: a });
+      else steps.push({ fleet, action: a, vastId: a.kind === "create" ? null : (instances.find((v) => v.id === a.instanceId)?.vastId ?? null), source: "plan" });
+    }
   }
-  if (steps.length === 0) return null;
+  events.push(...(await applyDrains(objects, drainCalls, ctx.cfg.SNAPSHOT_CONCURRENCY)).events);
+  if (steps.length === 0 && events.length === 0) return null;
   return applySteps(ctx, steps, insertEvents(ctx.db, events, t));
 }
 

@@ -30,10 +30,24 @@ export interface TestEndpoint {
   apiKey: string;
 }
 
+const made: string[] = [];
+/**
+ * Deletes the endpoints made since the last call (a deleted endpoint rents nothing more), so that a
+ * test's endpoints, still warm from its load history, do not rent the stand-in's GPUs in the next
+ * test's passes. Endpoints a test deleted itself are skipped.
+ */
+export async function retireEndpoints(): Promise<void> {
+  for (const name of made.splice(0)) {
+    const res = await router(`/api/v1/endpoints/${name}`, { method: "DELETE", headers: { authorization: `Bearer ${ADMIN}` } });
+    await res.text();
+  }
+}
+
 /** An endpoint with one key and one worker group renting RTX 4090s (and anything else `group` says). */
 export async function makeEndpoint(params: Record<string, unknown> = {}, group: Record<string, unknown> = {}): Promise<TestEndpoint> {
   const name = `sc-${Date.now().toString(36)}-${counter++}`;
   await admin("POST", "/endpoints", { name, cold_workers: 0, ...params });
+  made.push(name);
   await admin("POST", `/endpoints/${name}/workergroups`, { image: "vllm/vllm-openai", gpu_ram: 24, search_params: { gpu_name: { eq: "RTX 4090" } }, ...group });
   const { api_key } = await admin<{ api_key: string }>("POST", `/endpoints/${name}/keys`);
   return { name, apiKey: api_key };
@@ -103,9 +117,12 @@ export async function instances(endpoint?: string): Promise<(SimInstance & { env
     .filter((i) => endpoint === undefined || i.env.ENDPOINT === endpoint);
 }
 
-/** Plays the agents: every running instance of the endpoint reports ready with `maxPerf`. */
-export async function agentsReport(endpoint: string, maxPerf = 100, over: Record<string, unknown> = {}): Promise<number> {
-  const running = (await instances(endpoint)).filter((i) => i.actual_status === "running");
+/** Where an agent says it serves (a fake address per instance: nothing listens there). */
+export const agentUrl = (i: { id: number }) => `http://127.0.0.1:${40_000 + (i.id % 20_000)}`;
+
+/** Plays the agents: every running instance of the endpoint (or those `only` picks) reports ready with `maxPerf`. */
+export async function agentsReport(endpoint: string, maxPerf = 100, over: Record<string, unknown> = {}, only: (i: SimInstance & { env: Record<string, string> }) => boolean = () => true): Promise<number> {
+  const running = (await instances(endpoint)).filter((i) => i.actual_status === "running" && only(i));
   for (const i of running) {
     const res = await router("/worker_status/", {
       method: "POST",
@@ -113,7 +130,7 @@ export async function agentsReport(endpoint: string, maxPerf = 100, over: Record
       body: JSON.stringify({
         id: i.env.WORKER_ID,
         mtoken: i.env.MASTER_TOKEN,
-        url: `http://127.0.0.1:${40_000 + (i.id % 20_000)}`,
+        url: agentUrl(i),
         loadtime: 5,
         max_perf: maxPerf,
         cur_load: 0,
