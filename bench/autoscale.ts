@@ -2,7 +2,7 @@
 // and the oracle bound, in one seeded run; prints a table per trace, writes
 // bench/results/autoscale.json and one SVG per trace. Options: --traces a,b --seed s
 // --time-scale x --load-scale x --trace-dir d --servegen-days n --servegen-start-day n
-// --servegen-rate r --warmup-min m --ablation (adds each proposed policy change alone)
+// --servegen-rate r --warmup-min m --ablation (adds the production policy with each change taken out)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -55,7 +55,6 @@ for (const kind of kinds) {
   console.log(`GPU types usable: ${run.gpus.map((g) => `${g.name} ($${g.dph}/h, ${Math.round(run.perf.get(g.name) ?? 0)} u/s)`).join(", ")}`);
   console.log(formatTable(run));
   console.log(verdict(run, "ours"));
-  console.log(verdict(run, "ours-next"));
   const svg = resolve(outDir, `autoscale-${trace.name}.svg`);
   writeFileSync(svg, renderTraceSvg(run));
   console.log(`picture: ${svg}`);

@@ -108,14 +108,17 @@ export class EdgeRouter {
     r.last_report_at = now;
   }
 
-  /** A graceful scale-down: no new requests (pickWorker skips "draining"); what it holds finishes. */
+  /**
+   * `setDrain` of the endpoint object: no new requests (pickWorker skips "draining"); what it holds
+   * finishes. Unknown workers are ignored. The flag is the scaler's, apart from the agent's own state.
+   */
   setDraining(id: string, draining: boolean): void {
     const r = this.records.get(id);
-    if (r && r.worker) r.reported = draining ? "draining" : "ready";
+    if (r) r.drained = draining;
   }
 
   isDraining(id: string): boolean {
-    return this.records.get(id)?.reported === "draining";
+    return this.records.get(id)?.drained === true;
   }
 
   /** The scaler released the worker (stop or destroy): forget it and whatever was pending on it. */
@@ -170,6 +173,7 @@ export class EdgeRouter {
         error_msg: "",
         gpu_name: w.gpu_name,
         version: null,
+        drained: w.drained === true,
       }))
       .sort((a, b) => a.id.localeCompare(b.id));
     return { endpoint: this.endpoint, now, workers, buckets: this.buckets, waiting: { requests, workload }, last_request_at: this.lastRequestAt };

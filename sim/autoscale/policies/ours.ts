@@ -3,15 +3,19 @@
 // adapter plays scaler-worker/src/tick.ts and fleet-picture.ts around it: it keeps the instance
 // ledger (our intent, first-ready times, restart failures), reads the router's snapshot, turns
 // ledger + Vast's view + agent reports into the policy's instance views with core's own
-// `instanceView`, learns per-GPU perf and load times at the tick that first sees a worker ready,
-// lists the market's offers, and maps the plan back to marketplace calls. A refused restart is
-// recorded and the policy asked again at once, as the Worker's fallBack() does. Settings: core's
-// DEFAULT_SCALING, which is what the Worker's config defaults produce.
+// `instanceView`, learns per-GPU perf (from ready views, as fleet-picture does) and load times at
+// the pass that first sees a worker ready, seeds the group's book with what other groups running
+// the same model measured (`seedPerfBook`), lists the market's offers, and maps the plan back to
+// marketplace calls and router calls (drain, undrain; a restart clears the router's drain, as the
+// Worker does). A refused restart is recorded and the policy asked again at once, as the Worker's
+// fallBack() does. Settings: core's DEFAULT_SCALING, which is what the Worker's config defaults
+// produce (scaler-worker/src/config.ts `scalingSettings`).
 import { recordLoadTime } from "../../../core/load-deadline.ts";
 import { instanceView, type LedgerEntry } from "../../../core/ledger-reconcile.ts";
-import { learnPerf, type PerfBook } from "../../../core/placement.ts";
-import { planEndpoint, type EndpointPlanInput, type Plan, type ScalingSettings } from "../../../core/scaling-policy.ts";
+import { learnPerf, seedPerfBook, type PerfBook } from "../../../core/placement.ts";
+import { planEndpoint, type EndpointPlanInput, type ScalingSettings } from "../../../core/scaling-policy.ts";
 import type { VastInstance, VastOffer } from "../../../core/vast-api.ts";
+import type { InstanceView as PolicyView } from "../../../core/fleet.ts";
 import type { InstanceView, ScalingAction, ScalingContext, ScalingPolicy } from "./policy.ts";
 
 const GROUP_ID = 1;
@@ -30,22 +34,14 @@ interface Ledger {
   lastStartFailureAt: number | null;
 }
 
-/**
- * Changes to what the scaler feeds the policy or does with its plan: how prototypes of policy changes
- * are measured against the production policy without copying it (ours-next.ts). Absent: production.
- */
-export interface PlanTweaks {
-  input?(input: EndpointPlanInput, ctx: ScalingContext): EndpointPlanInput;
-  /** Gets the plan mapped to actions; returns the actions to apply. */
-  after?(plan: Plan, input: EndpointPlanInput, ctx: ScalingContext, actions: ScalingAction[]): ScalingAction[];
-}
-
 export interface OursOptions {
   name?: string;
   settings?: ScalingSettings;
-  /** Per-GPU perf known before the first worker (e.g. from the same model on other endpoints). */
-  perfBook?: PerfBook;
-  tweaks?: PlanTweaks;
+  /**
+   * What other groups running the same model measured per GPU type (the `gpu_perf` rows the Worker
+   * reads for every group): the group's book starts from it. Absent: a model nobody ran before.
+   */
+  sharedBook?: PerfBook;
 }
 
 export interface OursPolicy extends ScalingPolicy {
@@ -55,7 +51,8 @@ export interface OursPolicy extends ScalingPolicy {
 
 export function ours(options: OursOptions = {}): OursPolicy {
   const ledger = new Map<string, Ledger>();
-  let book: PerfBook = options.perfBook ?? {};
+  /** What this group measured itself (its own `gpu_perf` rows). */
+  let book: PerfBook = {};
   let loadTimesS: number[] = [];
   let nextVastId = 1;
 
@@ -101,50 +98,53 @@ export function ours(options: OursOptions = {}): OursPolicy {
     decide(ctx) {
       const { now, snapshot } = ctx;
       const workers = new Map(snapshot.workers.map((w) => [w.id, w]));
-      // What the scaler learns from each snapshot: perf per GPU type, first-ready times.
-      book = learnPerf(book, snapshot.workers.filter((w) => w.phase === "ready"));
-      const views = [];
+      // fleet-picture.ts: views from the ledger as read, then what this pass learned.
+      const views: PolicyView[] = [];
+      const ready: { gpu_name: string | null; max_perf: number }[] = [];
       for (const v of ctx.instances) {
         const row = rowOf(v);
-        const w = workers.get(v.id);
-        if (v.state === "ready" && w && w.max_perf > 0) {
-          row.perf = w.max_perf;
-          if (row.readyAt === null) {
-            row.readyAt = now;
-            loadTimesS = recordLoadTime(loadTimesS, (now - v.created_at) / 1000);
-          }
-        }
         const entry: LedgerEntry = { id: v.id, endpointId: 1, groupId: GROUP_ID, createdAt: v.created_at, gpuName: v.gpu_name, dph: v.dph, ...row };
-        views.push(instanceView(entry, vastOf(v, row), w, now, { silentErrorS: SILENT_ERROR_S }));
+        const view = instanceView(entry, vastOf(v, row), workers.get(v.id), now, { silentErrorS: SILENT_ERROR_S });
+        views.push(view);
+        if (view.state !== "ready" || view.perf === null) continue;
+        ready.push({ gpu_name: view.gpuName, max_perf: view.perf });
+        if (row.readyAt === null) {
+          row.readyAt = now;
+          loadTimesS = recordLoadTime(loadTimesS, (now - v.created_at) / 1000);
+        }
+        row.perf = view.perf;
       }
-      let input: EndpointPlanInput = {
+      book = learnPerf(book, ready);
+      const input: EndpointPlanInput = {
         now,
         endpoint: snapshot.endpoint,
         params: ctx.params,
         deleted: false,
-        groups: [{ id: GROUP_ID, name: "default", cold_workers: null, max_workers: null, perf: book, loadTimesS }],
+        groups: [{ id: GROUP_ID, name: "default", cold_workers: null, max_workers: null, perf: seedPerfBook(book, options.sharedBook ? [options.sharedBook] : []), loadTimesS }],
         load: { buckets: snapshot.buckets, waitingRequests: snapshot.waiting.requests, waitingWorkload: snapshot.waiting.workload, lastRequestAt: snapshot.last_request_at },
         instances: views,
         offers: new Map([[GROUP_ID, offersOf(ctx)]]),
         settings: options.settings,
       };
-      if (options.tweaks?.input) input = options.tweaks.input(input, ctx);
       const plan = planEndpoint(input);
       const actions: ScalingAction[] = [];
+      const restarted: ScalingAction[] = [];
       for (const a of plan.actions) {
         if (a.kind === "create") {
           actions.push({ kind: "create", gpu_name: a.gpuName, reason: a.reason });
           continue;
         }
         const row = ledger.get(a.instanceId);
-        if (row && a.kind !== "destroy") {
+        if (row && (a.kind === "start" || a.kind === "stop")) {
           row.status = a.kind === "start" ? "running" : "stopped";
           row.stateSince = now;
         }
         if (a.kind === "destroy") ledger.delete(a.instanceId);
         actions.push({ kind: a.kind, id: a.instanceId, reason: a.reason });
+        // tick.ts: the router keeps a drain across a stop; a restarted worker is routed to again.
+        if (a.kind === "start" && views.find((v) => v.id === a.instanceId)?.drained) restarted.push({ kind: "undrain", id: a.instanceId, reason: "restarted" });
       }
-      return options.tweaks?.after ? options.tweaks.after(plan, input, ctx, actions) : actions;
+      return [...actions, ...restarted];
     },
   };
 }
