@@ -1,18 +1,43 @@
 // The one validator wrapper: every body and query goes through a zod schema before a handler runs.
 // Handlers read only `c.req.valid(...)`.
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { validator } from "hono/validator";
 import { z } from "zod";
 import { AppError, badRequest } from "../../core/app-error.ts";
 import { BODY_LIMIT_BYTES } from "./config.ts";
 
-/** Every route: bodies over the limit are refused with 413 before anything reads them. */
-export const limitBodies = bodyLimit({
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+const isJson = (type: string) => /^application\/([\w.-]+\+)?json$/.test(type);
+
+const sizeLimit = bodyLimit({
   maxSize: BODY_LIMIT_BYTES,
   onError: () => {
     throw new AppError(413, "payload_too_large", `the body exceeds ${BODY_LIMIT_BYTES} bytes`);
   },
 });
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Every route: bodies over the limit are refused with 413 before anything reads them, and JSON bodies
+ * that are not UTF-8 with 400 (RFC 8259 §8.1): decoding them would silently replace their bytes.
+ */
+export const limitBodies: MiddlewareHandler = (c, next) =>
+  sizeLimit(c, async () => {
+    if (c.req.raw.body && isJson(mediaType(c.req.header("content-type")))) {
+      const bytes = await c.req.arrayBuffer();
+      try {
+        utf8.decode(bytes);
+      } catch {
+        throw badRequest("the body is not UTF-8");
+      }
+    }
+    await next();
+  });
 
 function describe(error: z.ZodError): string {
   return error.issues
@@ -20,12 +45,6 @@ function describe(error: z.ZodError): string {
     .map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message))
     .join("; ");
 }
-
-function mediaType(header: string | undefined): string {
-  return (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-}
-
-const isJson = (type: string) => /^application\/([\w.-]+\+)?json$/.test(type);
 
 const notJson = () => new AppError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
 

@@ -38,6 +38,8 @@ describe("bad input", async () => {
       [postJson("/route/", { endpoint: name, api_key: "ek_wrong" }), 401, { error: "Authentication failed" }],
       [postJson("/route/", { endpoint: "no-such-endpoint", api_key: apiKey }), 404, { error_msg: expect.stringMatching(/no-such-endpoint/) }],
       [raw("/route/", JSON.stringify({ endpoint: name, api_key: apiKey, pad: "x".repeat(300_000) })), 413, { error_msg: expect.any(String) }],
+      // Valid but for one byte that is not UTF-8, in a field the route ignores: decoding would have hidden it.
+      [call("/route/", { method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([...new TextEncoder().encode(`{"endpoint":"${name}","api_key":"${apiKey}","x":"`), 0xff, 0x22, 0x7d]) }), 400, { error_msg: "the body is not UTF-8" }],
     ];
     for (const [pending, status, shape] of cases) {
       const res = await pending;
