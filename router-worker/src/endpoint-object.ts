@@ -183,6 +183,8 @@ export class EndpointObject extends DurableObject<Env> {
       }
     } finally {
       this.held--;
+      // A held call is activity until it is answered, not just when it arrived.
+      this.noteActivity(Date.now());
     }
   }
 
