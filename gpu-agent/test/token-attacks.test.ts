@@ -37,7 +37,8 @@ const genuine = (over: Record<string, unknown> = {}): Promise<Auth> => s.router.
 /** A genuine answer whose token is replaced (the plain fields stay consistent with the forged claims). */
 async function withToken(token: string, claims?: Record<string, unknown>): Promise<Auth> {
   const a = await genuine();
-  return { ...a, ...(claims ? { reqnum: claims.reqnum, request_idx: claims.request_idx, cost: claims.cost } : {}), token };
+  const plain = claims ? { reqnum: claims.reqnum as number, request_idx: claims.request_idx as number, cost: claims.cost as number } : {};
+  return { ...a, ...plain, token };
 }
 
 /** Claims an attacker would like signed: this agent, this endpoint, a fresh reqnum, a big cost. */
@@ -53,7 +54,7 @@ async function selfSigned(alg: "EdDSA" | "ES256" | "RS256", header: Record<strin
 }
 
 async function hmac(keyBytes: Uint8Array, body = claims()): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", new Uint8Array(keyBytes), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const input = `${enc({ alg: "HS256", kid: "k1", typ: "JWT" })}.${enc(body)}`;
   return `${input}.${base64url.encode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))))}`;
 }

@@ -20,7 +20,7 @@ const sizeLimit = bodyLimit({
   },
 });
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * Every route: bodies over the limit are refused with 413 before anything reads them, and JSON bodies
