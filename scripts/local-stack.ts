@@ -7,7 +7,7 @@ import { startVastSim, type VastSim } from "../sim/vast/server.ts";
 import { mintSecret } from "../core/secret.ts";
 import { generateDevSecrets, type DevSecrets } from "./dev-secrets.ts";
 import { adminClient, type AdminClient } from "./demo-endpoint.ts";
-import { applyLocalMigrations, startWorkers, type LocalWorkers } from "./local-workers.ts";
+import { applyLocalMigrations, startWorkers, type LocalWorkers, type StartOptions } from "./local-workers.ts";
 
 export interface LocalStack {
   /** The router's base URL. */
@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   scalerVars?: Record<string, string>;
   /** Show the Workers' console output. */
   verbose?: boolean;
+  /** Receives the Workers' console output instead (tests that read every log line). */
+  stdio?: StartOptions["stdio"];
 }
 
 /** Instances boot in seconds here (at Vast: minutes). */
@@ -57,19 +59,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       { config: "wrangler.toml", vars: { ...secrets, ...opts.routerVars } },
       { config: "scaler-worker/wrangler.toml", vars: { VAST_API_KEY: vastKey, VAST_API_URL: sim.apiUrl, REPORT_ADDR: `http://127.0.0.1:${port}`, ...opts.scalerVars } },
     ];
-    const start = () => startWorkers(specs, { stateDir: opts.stateDir, port, verbose: opts.verbose });
     const stack: LocalStack = {
       url: new URL(`http://127.0.0.1:${port}`),
-      workers: await start(),
+      workers: await startWorkers(specs, { stateDir: opts.stateDir, port, verbose: opts.verbose, stdio: opts.stdio }),
       scaled: () => stack.workers.scheduled("gpu-scaler"),
       sim,
       secrets,
       vastKey,
       admin: adminClient(`http://127.0.0.1:${port}`, secrets.ADMIN_TOKEN),
-      async restartWorkers() {
-        await stack.workers.dispose().catch(() => undefined);
-        stack.workers = await start();
-      },
+      restartWorkers: () => stack.workers.restart(),
       async dispose() {
         await stack.workers.dispose().catch(() => undefined);
         await sim.close().catch(() => undefined);

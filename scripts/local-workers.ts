@@ -51,6 +51,10 @@ export interface LocalWorkers {
   scheduled(name: string): Promise<void>;
   /** The D1 database the Workers share, for tests that read the ledger. */
   d1(): Promise<LocalD1>;
+  /** The named Worker's bindings as it sees them (tests check which secrets a Worker holds). */
+  bindings(name: string): Promise<Record<string, unknown>>;
+  /** Kills the workerd process at once (mid-request, mid-pass) and starts the same bundles on the same state and port. */
+  restart(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -60,6 +64,8 @@ export interface StartOptions {
   port?: number;
   /** Show the Workers' console output (true) or only errors (false). */
   verbose?: boolean;
+  /** Receives the Workers' console output instead (tests that read every log line). */
+  stdio?: (stdout: Readable, stderr: Readable) => void;
 }
 
 async function bundle(spec: WorkerSpec, outdir: string): Promise<string> {
@@ -116,16 +122,19 @@ export async function startWorkers(specs: WorkerSpec[], opts: StartOptions): Pro
         }`,
     });
   }
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: opts.port ?? 0,
-    cf: false,
-    // The same layout `wrangler d1 migrations apply --persist-to` and `wrangler dev --persist-to` use.
-    d1Persist: join(stateDir, "v3", "d1"),
-    durableObjectsPersist: join(stateDir, "v3", "do"),
-    ...(opts.verbose ? {} : { handleRuntimeStdio: (stdout: Readable, stderr: Readable) => (stdout.resume(), stderr.pipe(process.stderr)) }),
-    workers,
-  });
+  const stdio = opts.stdio ?? (opts.verbose ? undefined : (stdout: Readable, stderr: Readable) => (stdout.resume(), stderr.pipe(process.stderr)));
+  const launch = (port: number) =>
+    new Miniflare({
+      host: "127.0.0.1",
+      port,
+      cf: false,
+      // The same layout `wrangler d1 migrations apply --persist-to` and `wrangler dev --persist-to` use.
+      d1Persist: join(stateDir, "v3", "d1"),
+      durableObjectsPersist: join(stateDir, "v3", "do"),
+      ...(stdio ? { handleRuntimeStdio: stdio } : {}),
+      workers,
+    });
+  let mf = launch(opts.port ?? 0);
   const url = await mf.ready;
   return {
     url,
@@ -134,6 +143,12 @@ export async function startWorkers(specs: WorkerSpec[], opts: StartOptions): Pro
       await fetcher.scheduled({ cron: "* * * * *" });
     },
     d1: () => mf.getD1Database("DB"),
+    bindings: (name) => mf.getBindings(name),
+    async restart() {
+      await mf.dispose().catch(() => undefined);
+      mf = launch(Number(url.port));
+      await mf.ready;
+    },
     dispose: () => mf.dispose(),
   };
 }
