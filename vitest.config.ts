@@ -17,7 +17,7 @@ export default defineConfig(async () => {
           test: {
             name: "node",
             environment: "node",
-            include: ["core/test/**/*.test.ts", "gpu-agent/test/**/*.test.ts", "sim/**/test/**/*.test.ts", "test/**/*.test.ts"],
+            include: ["core/test/**/*.test.ts", "gpu-agent/test/**/*.test.ts", "sim/**/test/**/*.test.ts", "test/**/*.test.ts", "cli/test/**/*.test.ts"],
           },
         },
         {
