@@ -1,7 +1,7 @@
 // The road to production: both Workers bundle with `wrangler deploy --dry-run`, exactly as a deploy would,
 // and only the scaler's config asks for the Vast API key.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -30,6 +30,10 @@ describe("wrangler deploy --dry-run", () => {
     expect(output).toMatch(/env\.ENDPOINTS \(EndpointObject\)/);
     expect(output).toMatch(/env\.DB/);
     expect(output).toMatch(/env\.SCALER \(gpu-scaler\)/);
+    // The dashboard: its custom build ran and its static files go up with the Worker.
+    expect(output).toMatch(/env\.ASSETS\s+Assets/);
+    expect(output).toMatch(/Read \d+ files from the assets directory/);
+    expect(existsSync(resolve(ROOT, "dashboard/public/build/app.js"))).toBe(true);
   }, 60_000);
 
   it("bundles the scaler Worker, which binds the router's Durable Object class", async () => {

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { admin } from "./admin.ts";
 import { adminReads } from "./admin-reads.ts";
+import { dashboard } from "./dashboard.ts";
 import { endpointWorkers } from "./endpoint-workers.ts";
 import { notFoundHandler, onError } from "./errors.ts";
 import { keys } from "./keys.ts";
@@ -19,6 +20,7 @@ const app = new Hono<{ Bindings: Env }>()
   .route("/", keys)
   .route("/", reports)
   .route("/", endpointWorkers)
+  .route("/", dashboard)
   // The OpenAPI document before admin: it is public, and admin's `*` token check would answer it with 401.
   .route("/api/v1", openApi)
   .route("/api/v1", admin)
