@@ -13,7 +13,7 @@ const STATUS_EXIT: Record<number, ExitCode> = { 400: EXIT.usage, 401: EXIT.auth,
 
 function hintFor(status: number, url: string): string | undefined {
   if (status === 401 || status === 403) return `check the admin token for ${url} (--token, GPUCTL_TOKEN or \`gpuctl login\`)`;
-  if (status === 404) return "list what exists with `gpuctl endpoints list` (or `gpuctl keys`/`groups list <endpoint>`)";
+  if (status === 404) return "see what exists with `gpuctl endpoints list` (and `gpuctl groups list <endpoint>`)";
   if (status === 409) return "pick another name, or change the existing one with `update`";
   if (status >= 500) return "the router failed; try again, and look at its log if it persists";
   return undefined;
