@@ -38,13 +38,18 @@ export function bucketDemand(b: LoadBucket): number {
 }
 
 /**
- * Mean demand over [now − windowS, now], units/s. A bucket partly inside the window counts in
- * proportion; the bucket in progress covers only [start, now]. Missing buckets are silent periods.
+ * Mean demand over [now − windowS, now], units/s: max(arrived, served + rejected), each summed over
+ * the window (`perBucket`: the max taken bucket by bucket, then summed, which counts a request
+ * twice over when it arrives in one bucket and is served in the next: +16 % on the simulator's
+ * Mooncake trace). A bucket partly inside the window counts in proportion; the bucket in progress
+ * covers only [start, now]. Missing buckets are silent periods.
  */
-export function demandRate(buckets: readonly LoadBucket[], now: number, windowS: number): number {
+export function demandRate(buckets: readonly LoadBucket[], now: number, windowS: number, perBucket = false): number {
   if (windowS <= 0) return 0;
   const from = now - windowS * 1000;
   let work = 0;
+  let arrived = 0;
+  let handled = 0;
   // Buckets are oldest first: walk back from the newest and stop once they end before the window.
   for (let i = buckets.length - 1; i >= 0; i--) {
     const b = buckets[i]!;
@@ -53,14 +58,20 @@ export function demandRate(buckets: readonly LoadBucket[], now: number, windowS:
     if (b.start >= now) continue;
     const span = end - b.start;
     if (span <= 0) continue;
-    const inside = end - Math.max(b.start, from);
-    work += bucketDemand(b) * (inside / span);
+    const share = (end - Math.max(b.start, from)) / span;
+    work += bucketDemand(b) * share;
+    arrived += b.arrived * share;
+    handled += (b.served + b.rejected) * share;
   }
-  return work / windowS;
+  return (perBucket ? work : Math.max(arrived, handled)) / windowS;
 }
 
-/** The largest demand of one bucket that started within [now − windowS, now], workload units. */
-export function peakBucketDemand(buckets: readonly LoadBucket[], now: number, windowS: number): number {
+/**
+ * The largest workload that arrived in one bucket started within [now − windowS, now], units.
+ * Arrivals only: what workers served or rejected in a bucket is no burst of demand (a queue served
+ * at once when a cold start ends, or re-sent 429s, would otherwise set the floor for an hour).
+ */
+export function peakBucketDemand(buckets: readonly LoadBucket[], now: number, windowS: number, handledToo = false): number {
   if (windowS <= 0) return 0;
   const from = now - windowS * 1000;
   let peak = 0;
@@ -68,13 +79,17 @@ export function peakBucketDemand(buckets: readonly LoadBucket[], now: number, wi
     const b = buckets[i]!;
     if (b.start < from) break;
     if (b.start >= now) continue;
-    peak = Math.max(peak, bucketDemand(b));
+    peak = Math.max(peak, handledToo ? bucketDemand(b) : b.arrived);
   }
   return peak;
 }
 
 export interface ForecastOptions {
   targetQueueTimeS: number;
+  /** Demand as the max per bucket, summed (how it was measured before; for comparisons). */
+  perBucketDemand?: boolean;
+  /** The burst floor's peak from max(arrived, served + rejected) per bucket (before; for comparisons). */
+  burstFromHandled?: boolean;
   /** Seconds new capacity takes to arrive (the group's median load time); 0: unknown. */
   bootS?: number;
   windows?: ForecastWindows;
@@ -91,9 +106,9 @@ export interface ForecastOptions {
  */
 export function forecastLoad(buckets: readonly LoadBucket[], waitingWorkload: number, now: number, o: ForecastOptions): LoadForecast {
   const windows = o.windows ?? DEFAULT_WINDOWS;
-  const short = demandRate(buckets, now, windows.shortS);
-  const long = demandRate(buckets, now, windows.longS);
-  const burst = peakBucketDemand(buckets, now, windows.burstS) / (LOAD_BUCKET_MS / 1000 + Math.max(0, o.targetQueueTimeS));
+  const short = demandRate(buckets, now, windows.shortS, o.perBucketDemand);
+  const long = demandRate(buckets, now, windows.longS, o.perBucketDemand);
+  const burst = peakBucketDemand(buckets, now, windows.burstS, o.burstFromHandled) / (LOAD_BUCKET_MS / 1000 + Math.max(0, o.targetQueueTimeS));
   const backlog = Math.max(0, waitingWorkload) / Math.max(1, o.targetQueueTimeS, o.bootS ?? 0);
   return { short, long, burst, backlog, predicted: Math.max(Math.max(short, long) + backlog, burst) };
 }

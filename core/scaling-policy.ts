@@ -27,6 +27,13 @@ export interface ScalingSettings {
   /** Boot time assumed while no group of the endpoint has a load time learned. */
   defaultBootS: number;
   /**
+   * Which terms get target_util's headroom besides the sustained load: the short window's demand
+   * and the burst floor (both false: they are sized at full use, see `targetOf`).
+   */
+  headroom: { short: boolean; burst: boolean };
+  /** How the policy measured demand before: for comparisons in the simulator only. */
+  legacy?: { perBucketDemand?: boolean; burstFromHandled?: boolean };
+  /**
    * Drain busy workers the target does not need (the router stops routing to them; they are
    * released once idle). Off, only idle workers are released: lowest-wait routing keeps every worker
    * a little busy, so a fleet never shrinks under steady traffic.
@@ -43,6 +50,7 @@ export const DEFAULT_SCALING: ScalingSettings = {
   backlogOverBoot: true,
   defaultBootS: 150,
   drain: true,
+  headroom: { short: false, burst: false },
 };
 
 export interface GroupPolicy {
@@ -89,7 +97,7 @@ export type PlanMode = "active" | "idle" | "suspended" | "stopped" | "deleted";
 export interface PlanSummary {
   mode: PlanMode;
   forecast: LoadForecast;
-  /** Hot capacity the plan aims for, units/s: max(predicted, min_load) / target_util (0 unless active). */
+  /** Hot capacity the plan aims for, units/s (`targetOf`; 0 unless active). */
   target: number;
   /** Capacity of ready workers before the plan. */
   readyCapacity: number;
@@ -120,6 +128,22 @@ function limitRank(v: InstanceView): number {
   return (v.load > 0 ? 3 : 2) + (isDrained(v) ? 0 : 0.5);
 }
 
+/**
+ * Hot capacity to aim for, units/s: the sustained load (long window, at least min_load) plus the
+ * backlog, with target_util's headroom; and at least the last short window's demand plus the
+ * backlog, and the burst floor, each at full use unless `headroom` says otherwise. The headroom is
+ * there for the load to fluctuate into: a short-lived peak may use it, and the burst floor is
+ * already sized to absorb its burst within target_queue_time. Dividing them by target_util too
+ * rented a third H100 for each 30-s peak on the simulator's Mooncake trace.
+ */
+export function targetOf(f: LoadForecast, params: EndpointParams, headroom: ScalingSettings["headroom"] = DEFAULT_SCALING.headroom): number {
+  const u = params.target_util;
+  const sustained = (Math.max(f.long, params.min_load) + f.backlog) / u;
+  const short = (f.short + f.backlog) / (headroom.short ? u : 1);
+  const burst = f.burst / (headroom.burst ? u : 1);
+  return Math.max(sustained, short, burst, params.min_load / u);
+}
+
 /** Seconds new capacity takes to boot: the median load time over the endpoint's groups, else the default. */
 export function bootTimeS(groups: readonly GroupPolicy[], defaultBootS: number): number {
   const times = groups.flatMap((g) => g.loadTimesS).filter((t) => Number.isFinite(t) && t >= 0);
@@ -140,6 +164,8 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
   const forecast = forecastLoad(input.load.buckets, input.load.waitingWorkload, now, {
     targetQueueTimeS: params.target_queue_time,
     bootS: s.backlogOverBoot ? bootTimeS(input.groups, s.defaultBootS) : 0,
+    perBucketDemand: s.legacy?.perBucketDemand,
+    burstFromHandled: s.legacy?.burstFromHandled,
     windows: s.windows,
   });
   const idleS =
@@ -198,7 +224,7 @@ export function planEndpoint(input: EndpointPlanInput): Plan {
   // (replacing it if it breaks) until it is idle that long. Depends on the load only, not on the
   // fleet, so a plan applied once leaves the next plan nothing to do.
   const keepOne = mode === "active" && idleS !== null;
-  const target = mode === "active" ? Math.max(forecast.predicted, params.min_load) / params.target_util : 0;
+  const target = mode === "active" ? targetOf(forecast, params, s.headroom) : 0;
   summary.target = target;
 
   // 2. Hard limits, whatever the load: max_workers (endpoint, then group), then max_hourly_cost.

@@ -22,6 +22,13 @@ describe("demandRate", () => {
     expect(demandRate(buckets, NOW, windowS)).toBeCloseTo(expected, 9);
   });
 
+  it("takes the max of arrivals and of served + rejected over the window, not bucket by bucket", () => {
+    // 100 u arrive in one bucket and are served in the next: 100 u of demand, not 200.
+    const buckets = [bucket(2, 100), bucket(1, 0, { served: 100 })];
+    expect(demandRate(buckets, NOW, 30)).toBeCloseTo(100 / 30, 9);
+    expect(demandRate(buckets, NOW, 30, true)).toBeCloseTo(200 / 30, 9);
+  });
+
   it("is never negative and never exceeds the total workload divided by the window", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.double({ min: 0, max: 1e6, noNaN: true })), { maxLength: 80 }), fc.integer({ min: 1, max: 3600 }), (raw, windowS) => {
@@ -74,6 +81,12 @@ describe("forecastLoad", () => {
     expect(f.predicted).toBeCloseTo(300, 9);
     // Past the burst window, it is gone.
     expect(forecastLoad([bucket(361, 6000)], 0, NOW, { targetQueueTimeS: 10 }).burst).toBe(0);
+  });
+
+  it("takes the burst floor from arrivals only: a queue served at once is no burst of demand", () => {
+    const served = [bucket(30, 100), bucket(29, 0, { served: 6000, rejected: 2000 })];
+    expect(forecastLoad(served, 0, NOW, { targetQueueTimeS: 10 }).burst).toBeCloseTo(100 / 20, 9);
+    expect(forecastLoad(served, 0, NOW, { targetQueueTimeS: 10, burstFromHandled: true }).burst).toBeCloseTo(8000 / 20, 9);
   });
 
   it("is the larger of the burst floor and the windows plus the backlog", () => {

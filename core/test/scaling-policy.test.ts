@@ -1,12 +1,31 @@
 import { describe, expect, it } from "vitest";
 import { applyActions } from "../fleet.ts";
-import { DEFAULT_SCALING, planEndpoint, type EndpointPlanInput } from "../scaling-policy.ts";
+import type { LoadForecast } from "../load-forecast.ts";
+import { DEFAULT_SCALING, planEndpoint, targetOf, type EndpointPlanInput } from "../scaling-policy.ts";
 import { LOAD_BUCKET_MS } from "../snapshot.ts";
 import { NOW, group, inst, input, kinds, load, offer, params } from "./fleet-fixtures.ts";
 
 function plan(over: Partial<EndpointPlanInput>) {
   return planEndpoint(input(over));
 }
+
+describe("targetOf", () => {
+  const fc = (over: Partial<LoadForecast>): LoadForecast => ({ short: 0, long: 0, burst: 0, backlog: 0, predicted: 0, ...over });
+  const none = { short: false, burst: false };
+  it.each<[string, Partial<LoadForecast>, number, { short: boolean; burst: boolean }, number]>([
+    ["the sustained load with target_util's headroom", { long: 90, short: 80 }, 0, none, 100],
+    ["plus the backlog, with the headroom too", { long: 90, backlog: 9 }, 0, none, 110],
+    ["a short peak above it may use the headroom", { long: 90, short: 95 }, 0, none, 100],
+    ["a short peak beyond the headroom, at full use", { long: 90, short: 120 }, 0, none, 120],
+    ["the short window plus the backlog", { long: 10, short: 100, backlog: 20 }, 0, none, 120],
+    ["the burst floor at full use", { long: 10, burst: 150 }, 0, none, 150],
+    ["min_load with the headroom", { long: 10 }, 90, none, 100],
+    ["with headroom on the short window (as before)", { long: 90, short: 108 }, 0, { short: true, burst: false }, 120],
+    ["with headroom on the burst floor (as before)", { burst: 90 }, 0, { short: false, burst: true }, 100],
+  ])("%s", (_name, f, minLoad, headroom, expected) => {
+    expect(targetOf(fc(f), params({ min_load: minLoad, target_util: 0.9 }), headroom)).toBeCloseTo(expected, 9);
+  });
+});
 
 describe("planEndpoint: scenarios", () => {
   it.each<[string, Partial<EndpointPlanInput>, string]>([

@@ -297,6 +297,19 @@ describe("planEndpoint: properties", () => {
     );
   });
 
+  it("aims at no less than the predicted load, and at the sustained load with target_util's headroom", () => {
+    fc.assert(
+      fc.property(arbInput, (input) => {
+        const { plan } = after(input);
+        if (plan.summary.mode !== "active") return;
+        const f = plan.summary.forecast;
+        expect(plan.summary.target).toBeGreaterThanOrEqual(f.predicted - 1e-6);
+        expect(plan.summary.target).toBeGreaterThanOrEqual((Math.max(f.long, input.params.min_load) + f.backlog) / input.params.target_util - 1e-6);
+      }),
+      RUNS,
+    );
+  });
+
   it("plans nothing for a quiet endpoint with nothing rented", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 20 }), (cold_workers) => {

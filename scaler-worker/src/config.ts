@@ -75,5 +75,6 @@ export function scalingSettings(c: ScalerConfig): ScalingSettings {
     backlogOverBoot: true,
     defaultBootS: c.DEFAULT_BOOT_S,
     drain: true,
+    headroom: { short: false, burst: false },
   };
 }

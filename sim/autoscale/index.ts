@@ -3,7 +3,7 @@ export { loadTrace, TRACE_KINDS, DEFAULT_TRACE_DIR, type TraceKind } from "./tra
 export { scaleTrace, type Trace, type TraceRequest } from "./trace.ts";
 export { runTrace, usableGpus, type TraceRun, type PolicyRun } from "./run-trace.ts";
 export { simulate, EPOCH, type SimOptions, type SimResult } from "./simulation.ts";
-export { ablationCatalog, policyCatalog } from "./policies/catalog.ts";
+export { ablationCatalog, BASELINES, policyCatalog } from "./policies/catalog.ts";
 export { oracleBound, cheapestOracle } from "./oracle.ts";
 export { summarize, SLO } from "./metrics.ts";
 export { renderTraceSvg } from "./plot.ts";

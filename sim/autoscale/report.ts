@@ -79,12 +79,15 @@ export function formatTable(run: TraceRun): string {
   return [pad(head, widths), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => pad(r, widths))].join("\n");
 }
 
-/** The issue's checks, stated for the policy named `ours`: attainment, cheaper than baselines that match it, ratio to the oracle. */
-export function verdict(run: TraceRun, name = "ours"): string {
+/**
+ * The issue's checks, stated for the policy named `ours`: attainment, cheaper than the baselines
+ * (`rivals`: every other run if not given) that match it, ratio to the oracle.
+ */
+export function verdict(run: TraceRun, name = "ours", rivalNames?: readonly string[]): string {
   const me = run.runs.find((r) => r.name === name);
   if (!me) return "";
   const m = me.metrics;
-  const rivals = run.runs.filter((r) => r !== me && r.metrics.slo_attainment >= m.slo_attainment);
+  const rivals = run.runs.filter((r) => r !== me && (!rivalNames || rivalNames.includes(r.name)) && r.metrics.slo_attainment >= m.slo_attainment);
   const cheaper = rivals.filter((r) => r.metrics.cost_usd < m.cost_usd).map((r) => r.name);
   return [
     `${name}: SLO ${(m.slo_attainment * 100).toFixed(2)} % (${m.slo_attainment >= 0.99 ? "meets" : "misses"} 99 %)`,

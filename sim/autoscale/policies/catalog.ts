@@ -33,17 +33,47 @@ export function policyCatalog(setup: PolicySetup): ScalingPolicy[] {
   ];
 }
 
-const settings = (over: Partial<ScalingSettings>): ScalingSettings => ({ ...DEFAULT_SCALING, ...over });
+/** The policies the issue compares ours with (the others in a run are variants of ours). */
+export const BASELINES = ["static-peak", "vast-doc", "knative-kpa", "skyserve"] as const;
 
-/** The production policy with each change taken out alone, and with all of them out (the policy before them). */
+/**
+ * Each change to the production policy, as the settings (and shared book) that take it out. In the
+ * order they were made: the first four were prototyped in the simulator as "ours-next".
+ */
+interface Change {
+  name: string;
+  /** Production with this change taken out. */
+  without(s: ScalingSettings): ScalingSettings;
+  /** Taking it out also drops the shared perf book. */
+  book?: boolean;
+}
+
+const CHANGES: readonly Change[] = [
+  { name: "drain", without: (s) => ({ ...s, drain: false }) },
+  { name: "shared book", without: (s) => s, book: true },
+  { name: "backlog/boot", without: (s) => ({ ...s, backlogOverBoot: false }) },
+  // The burst floor as prototyped took its peak from max(arrived, served + rejected) with headroom.
+  { name: "burst floor", without: (s) => ({ ...s, windows: { ...s.windows, burstS: 0 } }) },
+  { name: "windowed demand", without: (s) => ({ ...s, legacy: { ...s.legacy, perBucketDemand: true } }) },
+  { name: "burst from arrivals", without: (s) => ({ ...s, legacy: { ...s.legacy, burstFromHandled: true } }) },
+  { name: "short at full use", without: (s) => ({ ...s, headroom: { ...s.headroom, short: true } }) },
+  { name: "burst at full use", without: (s) => ({ ...s, headroom: { ...s.headroom, burst: true } }) },
+];
+
+/**
+ * What moved the numbers: the policy before any change, then each change added in turn (the last
+ * one is production, listed as "ours"); and production with each change taken out alone.
+ */
 export function ablationCatalog(setup: PolicySetup): ScalingPolicy[] {
   const book = sharedBook(setup);
-  const before = settings({ drain: false, backlogOverBoot: false, windows: { ...DEFAULT_SCALING.windows, burstS: 0 } });
-  return [
-    ours({ name: "before (none)", settings: before }),
-    ours({ name: "− drain", sharedBook: book, settings: settings({ drain: false }) }),
-    ours({ name: "− shared book", settings: DEFAULT_SCALING }),
-    ours({ name: "− backlog/boot", sharedBook: book, settings: settings({ backlogOverBoot: false }) }),
-    ours({ name: "− burst floor", sharedBook: book, settings: settings({ windows: { ...DEFAULT_SCALING.windows, burstS: 0 } }) }),
-  ];
+  const out: ScalingPolicy[] = [];
+  // Cumulative: start from everything out, put changes back one by one.
+  for (let k = 0; k < CHANGES.length; k++) {
+    const out_ = CHANGES.slice(k);
+    const settings = out_.reduce((s, c) => c.without(s), DEFAULT_SCALING);
+    const withBook = !out_.some((c) => c.book);
+    out.push(ours({ name: k === 0 ? "before (none)" : `+ ${CHANGES[k - 1]!.name}`, settings, ...(withBook ? { sharedBook: book } : {}) }));
+  }
+  for (const c of CHANGES) out.push(ours({ name: `− ${c.name}`, settings: c.without(DEFAULT_SCALING), ...(c.book ? {} : { sharedBook: book }) }));
+  return out;
 }

@@ -13,7 +13,7 @@
 import { recordLoadTime } from "../../../core/load-deadline.ts";
 import { instanceView, type LedgerEntry } from "../../../core/ledger-reconcile.ts";
 import { learnPerf, seedPerfBook, type PerfBook } from "../../../core/placement.ts";
-import { planEndpoint, type EndpointPlanInput, type ScalingSettings } from "../../../core/scaling-policy.ts";
+import { planEndpoint, type EndpointPlanInput, type Plan, type ScalingSettings } from "../../../core/scaling-policy.ts";
 import type { VastInstance, VastOffer } from "../../../core/vast-api.ts";
 import type { InstanceView as PolicyView } from "../../../core/fleet.ts";
 import type { InstanceView, ScalingAction, ScalingContext, ScalingPolicy } from "./policy.ts";
@@ -42,6 +42,8 @@ export interface OursOptions {
    * reads for every group): the group's book starts from it. Absent: a model nobody ran before.
    */
   sharedBook?: PerfBook;
+  /** Sees every plan (what the Worker writes as its decide event): for studies of the policy. */
+  onPlan?: (plan: Plan, now: number) => void;
 }
 
 export interface OursPolicy extends ScalingPolicy {
@@ -127,6 +129,7 @@ export function ours(options: OursOptions = {}): OursPolicy {
         settings: options.settings,
       };
       const plan = planEndpoint(input);
+      options.onPlan?.(plan, now);
       const actions: ScalingAction[] = [];
       const restarted: ScalingAction[] = [];
       for (const a of plan.actions) {
