@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import * as answers from "../../core/admin-api.ts";
-import { EndpointCreate, EndpointPatch, WorkerGroupCreate, WorkerGroupPatch } from "../../core/endpoint.ts";
+import { Endpoint, EndpointCreate, EndpointPatch, WorkerGroup, WorkerGroupCreate, WorkerGroupPatch } from "../../core/endpoint.ts";
 import { GroupMetrics } from "../../core/group-metrics.ts";
 import { ByGroup, ByKey, ByName, EventsQuery, WorkerAttach } from "./admin.ts";
 
@@ -27,21 +27,23 @@ export interface RouteDoc {
   response: z.ZodType;
   /** Answered without the admin token. */
   public?: true;
+  /** Can answer 409: the name is taken. */
+  conflict?: true;
 }
 
 /** Every route under /api/v1, in the order a reader meets them. */
 export const ADMIN_ROUTES: RouteDoc[] = [
   { method: "get", path: "/openapi.json", summary: "This document", response: z.record(z.string(), z.unknown()), public: true },
   { method: "get", path: "/overview", summary: "Every endpoint at a glance: workers by phase, capacity, load, $/h now and spent today", response: answers.Overview },
-  { method: "post", path: "/endpoints", summary: "Create an endpoint (unset parameters take Vast's defaults)", body: EndpointCreate, status: 201, response: answers.EndpointList.shape.endpoints.element },
+  { method: "post", path: "/endpoints", summary: "Create an endpoint (unset parameters take Vast's defaults)", body: EndpointCreate, status: 201, conflict: true, response: Endpoint },
   { method: "get", path: "/endpoints", summary: "List endpoints", response: answers.EndpointList },
-  { method: "get", path: "/endpoints/:name", summary: "Show an endpoint", params: ByName, response: answers.EndpointList.shape.endpoints.element },
-  { method: "patch", path: "/endpoints/:name", summary: "Change an endpoint's parameters", params: ByName, body: EndpointPatch, response: answers.EndpointList.shape.endpoints.element },
-  { method: "delete", path: "/endpoints/:name", summary: "Delete an endpoint (routing stops at once; the scaler releases its instances)", params: ByName, response: answers.EndpointList.shape.endpoints.element },
-  { method: "post", path: "/endpoints/:name/workergroups", summary: "Create a worker group", params: ByName, body: WorkerGroupCreate, status: 201, response: answers.WorkerGroupList.shape.workergroups.element },
+  { method: "get", path: "/endpoints/:name", summary: "Show an endpoint", params: ByName, response: Endpoint },
+  { method: "patch", path: "/endpoints/:name", summary: "Change an endpoint's parameters", params: ByName, body: EndpointPatch, response: Endpoint },
+  { method: "delete", path: "/endpoints/:name", summary: "Delete an endpoint (routing stops at once; the scaler releases its instances)", params: ByName, response: Endpoint },
+  { method: "post", path: "/endpoints/:name/workergroups", summary: "Create a worker group", params: ByName, body: WorkerGroupCreate, status: 201, conflict: true, response: WorkerGroup },
   { method: "get", path: "/endpoints/:name/workergroups", summary: "List an endpoint's worker groups", params: ByName, response: answers.WorkerGroupList },
-  { method: "patch", path: "/endpoints/:name/workergroups/:group", summary: "Change a group's traffic share (applies on the next route), role, limits or placement", params: ByGroup, body: WorkerGroupPatch, response: answers.WorkerGroupList.shape.workergroups.element },
-  { method: "delete", path: "/endpoints/:name/workergroups/:group", summary: "Delete a group: it drains (no new routes), then the scaler releases its instances", params: ByGroup, response: answers.WorkerGroupList.shape.workergroups.element },
+  { method: "patch", path: "/endpoints/:name/workergroups/:group", summary: "Change a group's traffic share (applies on the next route), role, limits or placement", params: ByGroup, body: WorkerGroupPatch, response: WorkerGroup },
+  { method: "delete", path: "/endpoints/:name/workergroups/:group", summary: "Delete a group: it drains (no new routes), then the scaler releases its instances", params: ByGroup, response: WorkerGroup },
   { method: "get", path: "/endpoints/:name/workergroups/:group/metrics", summary: "A group's last hour: requests, workload, realised share, queue wait p50/p99, max_perf per GPU, $/h, workload per dollar", params: ByGroup, response: GroupMetrics },
   { method: "post", path: "/endpoints/:name/keys", summary: "Mint an API key (shown once)", params: ByName, status: 201, response: answers.KeyCreated },
   { method: "delete", path: "/endpoints/:name/keys/:id", summary: "Revoke an API key", params: ByKey, response: answers.KeyRevoked },
@@ -68,7 +70,7 @@ function components(): { schemas: Record<string, unknown>; nameOf: Map<z.ZodType
     nameOf.set(schema, name);
     inputs.add(schema, { id: name });
   }
-  const named: Record<string, z.ZodType> = { ...answers, GroupMetrics, Endpoint: answers.EndpointList.shape.endpoints.element, WorkerGroup: answers.WorkerGroupList.shape.workergroups.element };
+  const named: Record<string, z.ZodType> = { ...answers, GroupMetrics, Endpoint, WorkerGroup };
   for (const [name, schema] of Object.entries(named)) {
     if (!(schema instanceof z.ZodType) || name === "MetricsQuery") continue;
     nameOf.set(schema, name);
@@ -119,7 +121,7 @@ export function openApiDocument(): Record<string, unknown> {
         ...(r.body ? { "400": errorAnswer("The body does not fit the schema (the message says where)"), "415": errorAnswer("The body is not JSON") } : {}),
         ...(r.public ? {} : { "401": errorAnswer("No or a wrong admin token") }),
         ...(r.params ? { "404": errorAnswer("No such endpoint (or key)") } : {}),
-        ...(r.status === 201 ? { "409": errorAnswer("The name is taken") } : {}),
+        ...(r.conflict ? { "409": errorAnswer("The name is taken") } : {}),
       },
       ...(r.public ? { security: [] } : {}),
     };

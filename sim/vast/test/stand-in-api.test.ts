@@ -75,7 +75,8 @@ describe("stand-in Vast: offers", () => {
 
 describe("stand-in Vast: instances", () => {
   it("goes scheduling (null) → loading → running, with its label, price and a port", async () => {
-    await start();
+    // Scheduling long enough to be seen on a busy machine (20 ms was not, with other tests running).
+    await start({}, { scheduleMs: 400 });
     const { body } = await create(31_000_000, "egs:w_a", { "-p 3000:3000": "1" });
     const first = (await list())[0];
     expect(first).toMatchObject({ id: body.new_contract, label: "egs:w_a", actual_status: null, intended_status: "running" });
