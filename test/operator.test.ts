@@ -8,7 +8,8 @@ import { resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeStackInfo } from "../demo/stack-info.ts";
-import { ensureDemoEndpoint } from "../scripts/demo-endpoint.ts";
+import { DEMO_GROUP, ensureDemoEndpoint } from "../scripts/demo-endpoint.ts";
+import { GroupMetrics } from "../core/group-metrics.ts";
 import { gpuctl, gpuctlProcess } from "../cli/test/cli-harness.ts";
 import { testStack, type TestStack } from "./e2e/stack.ts";
 
@@ -118,6 +119,23 @@ describe("the dashboard in Chromium", () => {
     expect(statSync(shot).size).toBeGreaterThan(20_000);
     expect(pageErrors).toEqual([]);
   }, 180_000);
+});
+
+describe("per-group metrics after the demo run", () => {
+  it("answers with requests, workload, realised share, queue wait, max_perf per GPU, $/h and workload per dollar", async () => {
+    const res = await stack.admin.call("GET", `/endpoints/${demo.endpoint}/workergroups/${DEMO_GROUP.name}/metrics`);
+    expect(res.status).toBe(200);
+    const m = GroupMetrics.parse(await res.json());
+    // The demo client's 30 requests all went to the endpoint's only group.
+    expect(m).toMatchObject({ endpoint: demo.endpoint, group: DEMO_GROUP.name, role: "primary", realised_share: 1 });
+    expect(m.requests).toBeGreaterThanOrEqual(30);
+    expect(m.workload_served).toBeGreaterThan(0);
+    expect(m.queue_wait_p50_s).not.toBeNull();
+    expect(m.queue_wait_p99_s!).toBeGreaterThanOrEqual(m.queue_wait_p50_s!);
+    expect(m.max_perf_by_gpu["RTX 4090"]).toBeGreaterThan(0);
+    expect(m.dph_now).toBeGreaterThan(0);
+    expect(m.workload_per_dollar).toBeGreaterThan(0);
+  });
 });
 
 describe("gpuctl on the local stack", () => {
