@@ -85,8 +85,8 @@ export interface TokenSigner {
   sign(grant: RequestGrant, lifetimeS: number, nowS: number): Promise<string>;
 }
 
-/** Parses the `TOKEN_KEYS` secret and imports the signing key once. */
-export async function loadTokenSigner(secret: string): Promise<TokenSigner> {
+/** Parses a `TOKEN_KEYS` value (the secret, or a file kept for rotations); throws a message naming what is wrong. */
+export function parseTokenKeys(secret: string): TokenKeySet {
   let raw: unknown;
   try {
     raw = JSON.parse(secret);
@@ -95,11 +95,17 @@ export async function loadTokenSigner(secret: string): Promise<TokenSigner> {
   }
   const parsed = TokenKeySet.safeParse(raw);
   if (!parsed.success) throw new Error(`TOKEN_KEYS is not a valid key set: ${z.prettifyError(parsed.error)}`);
-  const [active] = parsed.data.keys;
+  return parsed.data;
+}
+
+/** Parses the `TOKEN_KEYS` secret and imports the signing key once. */
+export async function loadTokenSigner(secret: string): Promise<TokenSigner> {
+  const keySet = parseTokenKeys(secret);
+  const [active] = keySet.keys;
   if (!active) throw new Error("TOKEN_KEYS has no key");
   const alg = algOf(active);
   const key = (await importJWK({ ...active, alg }, alg)) as JoseKey;
-  const jwks: Jwks = { keys: parsed.data.keys.map(publicPart) };
+  const jwks: Jwks = { keys: keySet.keys.map(publicPart) };
   return {
     kid: active.kid,
     jwks,

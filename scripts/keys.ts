@@ -9,22 +9,14 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { nextKid, retireTokenKeys, rotateTokenKeys } from "../core/key-rotation.ts";
 import { mintSecret } from "../core/secret.ts";
-import { generateTokenKey, TokenKeySet } from "../core/token.ts";
+import { generateTokenKey, parseTokenKeys, type TokenKeySet } from "../core/token.ts";
 import { generateVastKey } from "../core/vast-signature.ts";
 
 const Command = z.enum(["admin-token", "token-keys", "vast-signing-key", "rotate", "retire"]);
 
+/** The current TOKEN_KEYS, piped in on stdin. */
 function currentSet(): TokenKeySet {
-  const text = readFileSync(0, "utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new Error("stdin is not JSON: pipe the current TOKEN_KEYS value in (npm run -s keys -- rotate < token-keys.json)");
-  }
-  const parsed = TokenKeySet.safeParse(json);
-  if (!parsed.success) throw new Error(`stdin is not a TOKEN_KEYS set: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseTokenKeys(readFileSync(0, "utf8"));
 }
 
 async function main(): Promise<void> {

@@ -48,6 +48,6 @@ describe("token key rotation", () => {
     expect(rotated.keys).toHaveLength(2);
     const bad = run(process.execPath, [...tsx, "retire"]);
     bad.child.stdin!.end('{"keys": []}');
-    await expect(bad).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/not a TOKEN_KEYS set/) });
+    await expect(bad).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/TOKEN_KEYS is not a valid key set/) });
   }, 60_000);
 });
