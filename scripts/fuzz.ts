@@ -5,11 +5,9 @@
 // bench/results/fuzz.json. FUZZ_SEED replays a run; FUZZ_SURFACES=route,admin picks surfaces.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { isDeepStrictEqual } from "node:util";
 import { printTable } from "../bench/load.ts";
 import { agentSurface } from "../test/fuzz/agent-surface.ts";
-import { adminSurface, deleteRequestsSurface, routeSurface, workerStatusSurface } from "../test/fuzz/router-surfaces.ts";
-import { fuzzSurface, type SurfaceRun } from "../test/fuzz/run.ts";
+import { fuzzAgent, fuzzRouterSurface, ROUTER_SURFACES, type CampaignRow } from "../test/fuzz/campaign.ts";
 import { startAgentTarget, startRouterTarget } from "../test/fuzz/targets.ts";
 import { ROOT } from "./local-workers.ts";
 
@@ -18,43 +16,19 @@ const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(
 const only = process.env.FUZZ_SURFACES?.split(",");
 const pick = (name: string) => !only || only.includes(name);
 
-/** Paths where two JSON-like values differ (for the report of a changed state). */
-function differences(a: unknown, b: unknown, path = ""): string[] {
-  if (isDeepStrictEqual(a, b)) return [];
-  if (a && b && typeof a === "object" && typeof b === "object") {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`));
-  }
-  return [`${path}: ${JSON.stringify(a)?.slice(0, 200)} → ${JSON.stringify(b)?.slice(0, 200)}`];
-}
-
-interface Row extends SurfaceRun {
-  state_unchanged: boolean;
-  state_detail?: string;
-}
-const rows: Row[] = [];
+const rows: CampaignRow[] = [];
 let objectsBefore = 0;
 let objectsAfter = 0;
 
 const router = await startRouterTarget();
 try {
   objectsBefore = router.objectsOnDisk();
-  for (const [key, surface] of [["route", routeSurface], ["worker_status", workerStatusSurface], ["delete_requests", deleteRequestsSurface], ["admin", adminSurface]] as const) {
+  for (const [key, surface] of ROUTER_SURFACES) {
     if (!pick(key)) continue;
-    const first = await router.routeOnce();
-    const before = await router.observe();
     console.log(`${surface.name}: ${RUNS} cases (seed ${SEED})…`);
-    const run = await fuzzSurface(surface, router.origin, router.ctx, { numRuns: RUNS, seed: SEED });
-    const after = await router.observe();
-    const next = await router.routeOnce();
-    const sameState = isDeepStrictEqual(before, after);
-    const sequence = first.reqnum !== undefined && next.reqnum === first.reqnum + 2;
-    rows.push({
-      ...run,
-      state_unchanged: sameState && sequence,
-      ...(sameState && sequence ? {} : { state_detail: !sameState ? "D1 or live state changed" : `reqnum ${first.reqnum} → ${next.reqnum}` }),
-    });
-    if (!sameState) console.log(`${surface.name}: state changed: ${differences(before, after).join("; ")}`);
+    const row = await fuzzRouterSurface(router, surface, { numRuns: RUNS, seed: SEED });
+    if (row.state_detail) console.log(`${surface.name}: state changed: ${row.state_detail}`);
+    rows.push(row);
   }
   objectsAfter = router.objectsOnDisk();
 } finally {
@@ -64,13 +38,8 @@ try {
 if (pick("agent")) {
   const agent = await startAgentTarget();
   try {
-    const before = await agent.observe();
     console.log(`${agentSurface.name}: ${RUNS} cases (seed ${SEED})…`);
-    const run = await fuzzSurface(agentSurface, agent.origin, agent.ctx, { numRuns: RUNS, seed: SEED });
-    const after = await agent.observe();
-    const served = await agent.callOnce();
-    const same = isDeepStrictEqual(before, after) && served === 200;
-    rows.push({ ...run, state_unchanged: same, ...(same ? {} : { state_detail: `${JSON.stringify(before)} → ${JSON.stringify(after)}, then ${served}` }) });
+    rows.push(await fuzzAgent(agent, { numRuns: RUNS, seed: SEED }));
   } finally {
     await agent.close();
   }
