@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { agentSurface } from "./agent-surface.ts";
 import type { Surface } from "./cases.ts";
-import { adminSurface, deleteRequestsSurface, routeSurface, workerStatusSurface, type RouterCtx } from "./router-surfaces.ts";
+import { adminSurface, deleteRequestsSurface, endpointWorkersSurface, routeSurface, workerStatusSurface, type RouterCtx } from "./router-surfaces.ts";
 import { fuzzSurface, type FuzzOptions, type SurfaceRun } from "./run.ts";
 import type { AgentTarget, RouterTarget } from "./targets.ts";
 
@@ -14,11 +14,14 @@ export interface CampaignRow extends SurfaceRun {
   state_detail?: string;
 }
 
+const KEEP_ALIVE_MS = 3000;
+
 /** The router's surfaces, by the name FUZZ_SURFACES uses. */
 export const ROUTER_SURFACES: readonly (readonly [string, Surface<RouterCtx>])[] = [
   ["route", routeSurface],
   ["worker_status", workerStatusSurface],
   ["delete_requests", deleteRequestsSurface],
+  ["get_endpoint_workers", endpointWorkersSurface],
   ["admin", adminSurface],
 ];
 
@@ -35,7 +38,16 @@ export function differences(a: unknown, b: unknown, path = ""): string[] {
 export async function fuzzRouterSurface(router: RouterTarget, surface: Surface<RouterCtx>, opts: FuzzOptions): Promise<CampaignRow> {
   const first = await router.routeOnce();
   const before = await router.observe();
-  const run = await fuzzSurface(surface, router.origin, router.ctx, opts);
+  // workerd evicts an idle Durable Object after some seconds: read it now and then during the run.
+  let touching: Promise<void> = Promise.resolve();
+  const keepAlive = setInterval(() => (touching = touching.then(() => router.touch()).catch(() => undefined)), KEEP_ALIVE_MS);
+  let run: SurfaceRun;
+  try {
+    run = await fuzzSurface(surface, router.origin, router.ctx, opts);
+  } finally {
+    clearInterval(keepAlive);
+    await touching;
+  }
   const after = await router.observe();
   const next = await router.routeOnce();
   const changed = differences(before, after);

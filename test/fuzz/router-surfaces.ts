@@ -63,6 +63,40 @@ export const routeSurface: Surface<RouterCtx> = {
   ],
 };
 
+/** Vast's read of an endpoint's workers: the endpoint's key (or the admin token), nothing stored. */
+export const endpointWorkersSurface: Surface<RouterCtx> = {
+  name: "/get_endpoint_workers/",
+  statuses: [400, 401, 404, 413, 415],
+  errorShape: vastError,
+  bodyLimit: BODY_LIMIT,
+  routes: [
+    {
+      name: "POST /get_endpoint_workers/",
+      method: "POST",
+      path: () => "/get_endpoint_workers/",
+      fields: [
+        // Optional in the schema, but one of endpoint and id is required: the base names the endpoint only.
+        { name: "endpoint", kind: "string", required: true, min: 1, max: 64, pattern: NAME },
+        { name: "id", kind: "number", min: 0, max: MAX_SAFE, int: true },
+        { name: "api_key", kind: "string", min: 1, max: 512 },
+      ],
+      base: (c) => ({ endpoint: c.endpoint, api_key: c.apiKey }),
+      strict: false,
+      headers: () => json,
+      credentials: [
+        (_c, r) => void (r.body.api_key = "ek_not_a_key"),
+        (c, r) => void (r.body.api_key = c.otherApiKey),
+        (_c, r) => void delete r.body.api_key,
+        (c, r) => void (r.body.api_key = c.apiKey.slice(0, -1)),
+        (c, r) => void (r.body.api_key = `${c.adminToken}x`),
+        (c, r) => void (r.body.endpoint = c.fresh()),
+        (c, r) => (delete r.body.api_key, void (r.headers.authorization = `Bearer ${c.otherApiKey}`)),
+        (c, r) => (delete r.body.api_key, void (r.path = `/get_endpoint_workers/?api_key=${encodeURIComponent(c.apiKey.toUpperCase())}`)),
+      ],
+    },
+  ],
+};
+
 const credentials: FieldSpec[] = [
   { name: "id", kind: "id", required: true, bad: ["", "has space", "a/b", "w_é"] },
   { name: "mtoken", kind: "string", required: true, min: 1, max: 512 },

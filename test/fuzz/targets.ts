@@ -20,6 +20,12 @@ export interface RouterTarget {
   observe(): Promise<RouterState>;
   /** A valid /route/ call: its reqnum shows the sequence moved only by the calls it should. */
   routeOnce(): Promise<{ status: number; reqnum: number | undefined }>;
+  /**
+   * A read the endpoint's Durable Object answers, changing nothing: keeps it from being evicted while
+   * a long run sends only cases refused before they reach it (eviction drops its in-memory load
+   * figures and moves reqnum to the next persisted block, which is not what a malformed case did).
+   */
+  touch(): Promise<void>;
   /** Durable Objects with storage on disk (each /route/ to an unknown name creates one). */
   objectsOnDisk(): number;
   close(): Promise<void>;
@@ -103,6 +109,9 @@ export async function startRouterTarget(): Promise<RouterTarget> {
       const res = await post("/route/", { endpoint, api_key: key.api_key, cost: 1, replay_timeout: 86_400 });
       const body = (await res.json()) as { reqnum?: number };
       return { status: res.status, reqnum: body.reqnum };
+    },
+    async touch() {
+      await ok(await admin("GET", `/endpoints/${endpoint}/workers`), "workers");
     },
     objectsOnDisk: () => readdirSync(doDir, { recursive: true }).filter((f) => String(f).endsWith(".sqlite")).length,
     async close() {
