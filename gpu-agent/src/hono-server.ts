@@ -2,6 +2,7 @@
 // node:http one in every run. Same call path, same answers; Web streams in between.
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Server } from "node:http";
 import { errorAnswer, notFound, tooLarge, type AgentSurface } from "./http-surface.ts";
 
@@ -20,10 +21,10 @@ export function createHonoServer(surface: AgentSurface): Server {
       return c.json(h.body, h.status as 200);
     })
     .get("/metrics", (c) => c.text(surface.metrics(), 200, { "content-type": "text/plain; version=0.0.4" }))
-    .post("*", async (c) => {
-      if (Number(c.req.header("content-length") ?? 0) > surface.maxBodyBytes) throw tooLarge(surface.maxBodyBytes);
+    // Counts a chunked body as it streams in: reading it whole first would let a client that never
+    // ends its body fill the agent's memory before the size check ran.
+    .post("*", bodyLimit({ maxSize: surface.maxBodyBytes, onError: () => { throw tooLarge(surface.maxBodyBytes); } }), async (c) => {
       const body = Buffer.from(await c.req.arrayBuffer());
-      if (body.length > surface.maxBodyBytes) throw tooLarge(surface.maxBodyBytes);
       const url = new URL(c.req.url);
       // A Web stream fed by the call path's sink; its pull() is the upstream's resume.
       let controller!: ReadableStreamDefaultController<Uint8Array>;
