@@ -2,46 +2,13 @@
 // how long it is: 413 in the {code, message} shape, the model server sees nothing, and the agent stops
 // reading early. An endless chunked body is how a client would make an agent buffer itself out of
 // memory, so the test offers far more than the limit and counts how much the agent took in.
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendEndless } from "../../test/fuzz/body.ts";
 import { startStack, type Stack } from "./harness.ts";
 
 const LIMIT = 64 * 1024;
 /** What the client offers: 1,000 times the limit. */
 const OFFERED = 1000 * LIMIT;
-
-interface Outcome {
-  status: number;
-  body: string;
-  /** Bytes written into the socket before the answer came (socket buffers hold a few MB at most). */
-  sent: number;
-}
-
-/** Streams up to OFFERED bytes of JSON-ish padding, chunked, and stops writing once the answer is in. */
-function endlessBody(origin: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const u = new URL("/v1/completions", origin);
-    let sent = 0;
-    let answered = false;
-    const chunk = Buffer.alloc(16 * 1024, "x");
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", headers: { "content-type": "application/json", connection: "close" }, agent: false }, (res) => {
-      answered = true;
-      const parts: Buffer[] = [];
-      res.on("data", (c: Buffer) => parts.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString("utf8"), sent }));
-    });
-    req.on("error", (e) => (answered ? undefined : reject(e)));
-    const pump = () => {
-      while (!answered && sent < OFFERED) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once("drain", pump);
-      }
-      if (!answered) req.end();
-    };
-    req.write('{"auth_data":{},"payload":"');
-    pump();
-  });
-}
 
 for (const stackName of ["node", "hono"] as const) {
   describe(`MAX_BODY_BYTES on the ${stackName} front end`, () => {
@@ -61,9 +28,9 @@ for (const stackName of ["node", "hono"] as const) {
 
     it("413 for an endless chunked body, answered long before the body ends", async () => {
       const before = s.simStats().received;
-      const out = await endlessBody(s.agent.localUrl);
+      const out = await sendEndless(s.agent.localUrl, "/v1/completions", { "content-type": "application/json" }, OFFERED);
       expect(out.status).toBe(413);
-      expect(JSON.parse(out.body)).toEqual({ code: "payload_too_large", message: expect.any(String) });
+      expect(JSON.parse(out.text)).toEqual({ code: "payload_too_large", message: expect.any(String) });
       // Far less than was offered: the agent stopped reading near the limit (socket buffers aside).
       expect(out.sent).toBeLessThan(OFFERED / 4);
       expect(s.simStats().received).toBe(before);

@@ -104,3 +104,39 @@ export function send(origin: string, r: FuzzRequest, timeoutMs = 15_000): Promis
     req.end(r.body && !r.chunked ? r.body : undefined);
   });
 }
+
+export interface EndlessAnswer extends Answer {
+  /** Body bytes written into the socket before the answer came (socket buffers hold a few MB at most). */
+  sent: number;
+}
+
+/**
+ * A chunked body of up to `offered` bytes, written as fast as the server reads it, and no more once the
+ * answer is in: how a client would try to make a server buffer itself out of memory. A server that
+ * counts the body as it streams answers after about its limit; one that reads it whole first, after all of it.
+ */
+export function sendEndless(origin: string, path: string, headers: Record<string, string>, offered: number): Promise<EndlessAnswer> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, origin);
+    let sent = 0;
+    let answered = false;
+    const chunk = Buffer.alloc(16 * 1024, "x");
+    const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: "POST", headers: { ...headers, connection: "close" }, agent: false }, (res) => {
+      answered = true;
+      const parts: Buffer[] = [];
+      res.on("data", (c: Buffer) => parts.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(parts).toString("utf8"), sent }));
+      res.on("error", reject);
+    });
+    req.on("error", (e) => (answered ? undefined : reject(e)));
+    const pump = () => {
+      while (!answered && sent < offered) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      if (!answered) req.end();
+    };
+    req.write('{"pad":"');
+    pump();
+  });
+}
