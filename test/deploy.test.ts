@@ -30,6 +30,8 @@ describe("wrangler deploy --dry-run", () => {
     expect(output).toMatch(/env\.ENDPOINTS \(EndpointObject\)/);
     expect(output).toMatch(/env\.DB/);
     expect(output).toMatch(/env\.SCALER \(gpu-scaler\)/);
+    // The bindings a deploy would give it: none carries the Vast API key.
+    expect(output).not.toMatch(/VAST_API/);
     // The dashboard: its custom build ran and its static files go up with the Worker.
     expect(output).toMatch(/env\.ASSETS\s+Assets/);
     expect(output).toMatch(/Read \d+ files from the assets directory/);
