@@ -44,6 +44,11 @@ describe("wrangler deploy --dry-run", () => {
     expect(output).toMatch(/env\.ENDPOINTS \(EndpointObject, defined in gpu-router\)/);
   }, 60_000);
 
+  it("keeps the router's invocation logs off: they record request URLs and headers, where Vast's SDK puts API keys", () => {
+    const router = readFileSync(resolve(ROOT, "wrangler.toml"), "utf8");
+    expect(router).toMatch(/\[observability\.logs\]\s*\ninvocation_logs = false/);
+  });
+
   it("gives the Vast API key to the scaler only", () => {
     const router = readFileSync(resolve(ROOT, "wrangler.toml"), "utf8");
     const scaler = readFileSync(resolve(ROOT, "scaler-worker/wrangler.toml"), "utf8");
