@@ -63,6 +63,15 @@ interface RequestEntry {
 
 type PersistedWorker = Omit<WorkerRecord, "pendings" | "pending_load">;
 
+/** Who reports, as the Worker authenticated it (never the mtoken). */
+export interface ReportingWorker {
+  id: string;
+  endpoint: string;
+  /** The endpoint row the worker was created for: it must be the one this object serves now. */
+  endpoint_id: number;
+  group: string | null;
+}
+
 /** The bucket's share for `group`, created on first use. */
 function groupStats(bucket: LoadBucket, group: string): GroupBucket {
   bucket.by_group ??= {};
@@ -80,6 +89,8 @@ export class EndpointObject extends DurableObject<Env> {
   private seqCeiling = 0;
   private lastRequestAt: number | null = null;
   private lastRequestPersisted = 0;
+  /** The endpoint row this object's workers belong to (a deleted endpoint's name may be reused). */
+  private endpointId: number | null = null;
   private config: { value: RoutingConfig | null; loadedAt: number } | undefined;
   private configLoading: Promise<RoutingConfig | null> | undefined;
   private readonly workers = new Map<string, WorkerRecord>();
@@ -103,6 +114,7 @@ export class EndpointObject extends DurableObject<Env> {
     for (const row of this.sql.exec<{ key: string; value: string }>(`SELECT key, value FROM meta`)) {
       if (row.key === "seq_ceiling") this.seq = this.seqCeiling = Number(row.value);
       if (row.key === "last_request_at") this.lastRequestAt = this.lastRequestPersisted = Number(row.value);
+      if (row.key === "endpoint_id") this.endpointId = Number(row.value);
     }
     for (const row of this.sql.exec<{ state: string }>(`SELECT state FROM workers`)) {
       const w = JSON.parse(row.state) as PersistedWorker;
@@ -188,8 +200,13 @@ export class EndpointObject extends DurableObject<Env> {
     }
   }
 
-  /** A worker's `/worker_status/` report (already authenticated by the Worker). */
-  async report(workerId: string, status: Omit<WorkerStatus, "mtoken">, group: string | null = null): Promise<void> {
+  /**
+   * A worker's `/worker_status/` report (already authenticated by the Worker). False, and nothing
+   * recorded, when the worker belongs to another endpoint of the same name (one deleted since).
+   */
+  async report(worker: ReportingWorker, status: Omit<WorkerStatus, "mtoken">): Promise<boolean> {
+    if (!(await this.serves(worker))) return false;
+    const { id: workerId, group } = worker;
     const now = Date.now();
     const prev = this.workers.get(workerId);
     const reported: WorkerRecord["reported"] =
@@ -227,10 +244,13 @@ export class EndpointObject extends DurableObject<Env> {
       log("info", "worker state", { worker: workerId, state: reported, error: status.error_msg || undefined });
     }
     if (phaseOf(w, now, this.settings.STALE_AFTER_MS) === "ready") this.wake();
+    return true;
   }
 
-  /** `/delete_requests/`: the worker finished these requests. */
-  async finish(workerId: string, requestIdxs: number[]): Promise<number> {
+  /** `/delete_requests/`: the worker finished these requests (null: it belongs to another endpoint of this name). */
+  async finish(worker: ReportingWorker, requestIdxs: number[]): Promise<number | null> {
+    if (!(await this.serves(worker))) return null;
+    const workerId = worker.id;
     const w = this.workers.get(workerId);
     let done = 0;
     for (const idx of requestIdxs) {
@@ -359,6 +379,7 @@ export class EndpointObject extends DurableObject<Env> {
     }
     this.configLoading ??= loadRoutingConfig(database(this.env.DB), name).then(
       (value) => {
+        if (value) this.adoptEndpoint(value.id);
         this.config = { value, loadedAt: Date.now() };
         this.configLoading = undefined;
         return value;
@@ -369,6 +390,29 @@ export class EndpointObject extends DurableObject<Env> {
       },
     );
     return this.configLoading;
+  }
+
+  /** Whether the reporting worker was created for the endpoint this object serves now. */
+  private async serves(worker: ReportingWorker): Promise<boolean> {
+    const config = await this.routingConfig(worker.endpoint);
+    return config !== null && config.id === worker.endpoint_id;
+  }
+
+  /**
+   * The endpoint row behind this object's name. When it changes (the endpoint was deleted and a new
+   * one created with its name), the old endpoint's workers are forgotten: the new one must never
+   * route to them. The reqnum counter stays, so reqnums keep increasing across the two.
+   */
+  private adoptEndpoint(id: number): void {
+    if (this.endpointId === id) return;
+    if (this.endpointId !== null && this.workers.size > 0) {
+      log("info", "endpoint recreated: forgetting the old endpoint's workers", { workers: this.workers.size });
+      this.workers.clear();
+      this.sql.exec(`DELETE FROM workers`);
+      for (const [idx, entry] of this.requests) if (entry.worker_id !== null) this.requests.delete(idx);
+    }
+    this.endpointId = id;
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('endpoint_id', ?)`, String(id));
   }
 
   private nextSeq(): number {

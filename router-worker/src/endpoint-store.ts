@@ -243,6 +243,8 @@ export async function createManualWorker(db: Db, endpoint: Endpoint, groupId: nu
 export interface WorkerCredential {
   id: string;
   endpoint: string;
+  /** The endpoint's row id: a name can be reused after a delete, an id never is. */
+  endpoint_id: number;
   mtoken_hash: string;
   /** The worker group's id, or null for a worker attached before the endpoint had groups. */
   group_id: number | null;
@@ -255,7 +257,7 @@ export interface WorkerCredential {
 export async function findWorkerCredential(db: Db, id: string): Promise<WorkerCredential | null> {
   const instanceId = /^\d{1,15}$/.test(id) ? Number(id) : null;
   const select = db
-    .select({ id: workers.id, endpoint: endpoints.name, mtoken_hash: workers.mtoken_hash, group_id: workers.group_id })
+    .select({ id: workers.id, endpoint: endpoints.name, endpoint_id: workers.endpoint_id, mtoken_hash: workers.mtoken_hash, group_id: workers.group_id })
     .from(workers)
     .innerJoin(endpoints, eq(endpoints.id, workers.endpoint_id));
   const alive = and(isNull(workers.closed_at), isNull(endpoints.deleted_at));

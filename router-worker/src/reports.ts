@@ -1,11 +1,12 @@
 // Worker → router: `/worker_status/` and `/delete_requests/`, authenticated by id + mtoken
 // (hash compare against D1, cached briefly per isolate), then handed to the endpoint's object.
 import { Hono } from "hono";
-import { unauthorized } from "../../core/app-error.ts";
+import { unauthorized, type AppError } from "../../core/app-error.ts";
 import { hashSecret, secretsEqual } from "../../core/secret.ts";
 import { DeleteRequests, WorkerStatus } from "../../core/wire.ts";
 import { database, findWorkerCredential, type WorkerCredential } from "./endpoint-store.ts";
 import { endpointCall } from "./endpoint-call.ts";
+import type { ReportingWorker } from "./endpoint-object.ts";
 import { jsonBody } from "./validation.ts";
 
 const CREDENTIAL_TTL_MS = 30_000;
@@ -36,12 +37,24 @@ export const reports = new Hono<{ Bindings: Env }>()
     const { mtoken, ...status } = c.req.valid("json");
     const cred = await authenticateWorker(c.env, status.id, mtoken);
     // The mtoken stops here: the object stores reports, and a secret is never stored or logged.
-    await endpointCall(cred.endpoint, () => c.env.ENDPOINTS.getByName(cred.endpoint).report(cred.id, status, cred.group_id === null ? null : String(cred.group_id)));
+    const recorded = await endpointCall(cred.endpoint, () => c.env.ENDPOINTS.getByName(cred.endpoint).report(reporting(cred), status));
+    if (!recorded) throw goneEndpoint(cred);
     return c.json({ ok: true });
   })
   .post("/delete_requests/", jsonBody(DeleteRequests), async (c) => {
     const { id, mtoken, request_idxs } = c.req.valid("json");
     const cred = await authenticateWorker(c.env, id, mtoken);
-    const deleted = await endpointCall(cred.endpoint, async (): Promise<number> => c.env.ENDPOINTS.getByName(cred.endpoint).finish(cred.id, request_idxs));
+    const deleted = await endpointCall(cred.endpoint, async (): Promise<number | null> => c.env.ENDPOINTS.getByName(cred.endpoint).finish(reporting(cred), request_idxs));
+    if (deleted === null) throw goneEndpoint(cred);
     return c.json({ ok: true, deleted });
   });
+
+function reporting(cred: WorkerCredential): ReportingWorker {
+  return { id: cred.id, endpoint: cred.endpoint, endpoint_id: cred.endpoint_id, group: cred.group_id === null ? null : String(cred.group_id) };
+}
+
+/** A cached credential of a deleted endpoint whose name was taken again: refused, and dropped from the cache. */
+function goneEndpoint(cred: WorkerCredential): AppError {
+  forgetCredential(cred.id);
+  return unauthorized(`worker ${cred.id} belongs to a deleted endpoint`);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attachWorker, json, makeEndpoint, postJson, readyWorker, report, routeOk, stub } from "./helpers.ts";
+import { adminCall, attachWorker, json, makeEndpoint, postJson, readyWorker, report, routeOk, stub } from "./helpers.ts";
 
 describe("worker reports", () => {
   it("accepts Vast's whole field set and shows it in the worker list", async () => {
@@ -35,6 +35,26 @@ describe("worker reports", () => {
     expect(unknown.status).toBe(401);
     const after = await stub(name).listWorkers();
     expect(after.map(({ last_report_age_s: _a, ...rest }) => rest)).toEqual(before.map(({ last_report_age_s: _a, ...rest }) => rest));
+  });
+
+  it("refuses a deleted endpoint's worker on a new endpoint of the same name, which never routes to it", async () => {
+    const { name, apiKey } = await makeEndpoint();
+    const old = await readyWorker(name, 5003);
+    // Routed once: the Worker now holds the old worker's credential in its cache.
+    expect((await routeOk(name, apiKey)).url).toBe(old.url);
+    expect((await adminCall("DELETE", `/endpoints/${name}`)).status).toBe(200);
+    expect((await adminCall("POST", "/endpoints", { name })).status).toBe(201);
+    const key = await json<{ api_key: string }>(await adminCall("POST", `/endpoints/${name}/keys`));
+
+    const waiting = await json(await postJson("/route/", { endpoint: name, api_key: key.api_key, cost: 10 }));
+    expect(waiting).not.toHaveProperty("url");
+    const refused = await report(old, { cur_load: 1 });
+    expect(refused.status).toBe(401);
+    expect((await postJson("/delete_requests/", { id: old.id, mtoken: old.mtoken, request_idxs: [1] })).status).toBe(401);
+    expect(await stub(name).listWorkers()).toEqual([]);
+    // The new endpoint's own workers report and are routed to as usual.
+    const fresh = await readyWorker(name, 5004);
+    expect((await routeOk(name, key.api_key)).url).toBe(fresh.url);
   });
 
   it("moves routed load into cur_load when the worker reports the request, and frees it on delete_requests", async () => {
