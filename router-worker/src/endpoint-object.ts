@@ -89,6 +89,7 @@ export class EndpointObject extends DurableObject<Env> {
   private seqCeiling = 0;
   private lastRequestAt: number | null = null;
   private lastRequestPersisted = 0;
+  private tablesReady = false;
   /** The endpoint row this object's workers belong to (a deleted endpoint's name may be reused). */
   private endpointId: number | null = null;
   private config: { value: RoutingConfig | null; loadedAt: number } | undefined;
@@ -109,8 +110,10 @@ export class EndpointObject extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.settings = loadConfig(env);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, state TEXT NOT NULL)`);
+    // Tables are created by the first write, which only an existing endpoint makes: a /route/ call
+    // naming an unknown endpoint leaves nothing stored (anyone can send those, without a key).
+    this.tablesReady = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'workers')`).one().n === 2;
+    if (!this.tablesReady) return;
     for (const row of this.sql.exec<{ key: string; value: string }>(`SELECT key, value FROM meta`)) {
       if (row.key === "seq_ceiling") this.seq = this.seqCeiling = Number(row.value);
       if (row.key === "last_request_at") this.lastRequestAt = this.lastRequestPersisted = Number(row.value);
@@ -239,7 +242,7 @@ export class EndpointObject extends DurableObject<Env> {
     if (w.group !== "") groupStats(bucket, w.group).served += status.cur_perf;
     bucket.hot_capacity = this.readyCapacity(now);
     const { pendings: _p, pending_load: _l, ...persisted } = w;
-    this.sql.exec(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, workerId, JSON.stringify(persisted));
+    this.write(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, workerId, JSON.stringify(persisted));
     if (prev?.reported !== reported) {
       log("info", "worker state", { worker: workerId, state: reported, error: status.error_msg || undefined });
     }
@@ -306,7 +309,7 @@ export class EndpointObject extends DurableObject<Env> {
       if (!w || Boolean(w.drained) === drained) continue;
       w.drained = drained;
       const { pendings: _p, pending_load: _l, ...persisted } = w;
-      this.sql.exec(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, id, JSON.stringify(persisted));
+      this.write(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, id, JSON.stringify(persisted));
       changed++;
     }
     if (changed > 0 && !drained) this.wake();
@@ -316,7 +319,7 @@ export class EndpointObject extends DurableObject<Env> {
   /** Forget a worker that was released (the scaler destroyed it, or an admin detached it). */
   async forget(workerId: string): Promise<boolean> {
     const had = this.workers.delete(workerId);
-    this.sql.exec(`DELETE FROM workers WHERE id = ?`, workerId);
+    this.write(`DELETE FROM workers WHERE id = ?`, workerId);
     return had;
   }
 
@@ -392,6 +395,16 @@ export class EndpointObject extends DurableObject<Env> {
     return this.configLoading;
   }
 
+  /** Every write goes through here: the tables exist from the first one on. */
+  private write(query: string, ...bindings: (string | number)[]): void {
+    if (!this.tablesReady) {
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, state TEXT NOT NULL)`);
+      this.tablesReady = true;
+    }
+    this.sql.exec(query, ...bindings);
+  }
+
   /** Whether the reporting worker was created for the endpoint this object serves now. */
   private async serves(worker: ReportingWorker): Promise<boolean> {
     const config = await this.routingConfig(worker.endpoint);
@@ -408,18 +421,18 @@ export class EndpointObject extends DurableObject<Env> {
     if (this.endpointId !== null && this.workers.size > 0) {
       log("info", "endpoint recreated: forgetting the old endpoint's workers", { workers: this.workers.size });
       this.workers.clear();
-      this.sql.exec(`DELETE FROM workers`);
+      this.write(`DELETE FROM workers`);
       for (const [idx, entry] of this.requests) if (entry.worker_id !== null) this.requests.delete(idx);
     }
     this.endpointId = id;
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('endpoint_id', ?)`, String(id));
+    this.write(`INSERT OR REPLACE INTO meta (key, value) VALUES ('endpoint_id', ?)`, String(id));
   }
 
   private nextSeq(): number {
     this.seq++;
     if (this.seq > this.seqCeiling) {
       this.seqCeiling = this.seq + SEQ_BLOCK;
-      this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('seq_ceiling', ?)`, String(this.seqCeiling));
+      this.write(`INSERT OR REPLACE INTO meta (key, value) VALUES ('seq_ceiling', ?)`, String(this.seqCeiling));
     }
     return this.seq;
   }
@@ -428,7 +441,7 @@ export class EndpointObject extends DurableObject<Env> {
     this.lastRequestAt = now;
     if (now - this.lastRequestPersisted > 10_000) {
       this.lastRequestPersisted = now;
-      this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('last_request_at', ?)`, String(now));
+      this.write(`INSERT OR REPLACE INTO meta (key, value) VALUES ('last_request_at', ?)`, String(now));
     }
   }
 
