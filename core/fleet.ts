@@ -38,6 +38,8 @@ export interface InstanceView {
   drained?: boolean;
   /** Why it is in error, for the event log. */
   detail?: string;
+  /** Vast's machine: its offers are this instance's GPU, never to be rented beside it. */
+  machineId?: number | null;
 }
 
 export const HOT_STATES: ReadonlySet<InstanceState> = new Set(["creating", "loading", "starting", "ready"]);

@@ -176,5 +176,6 @@ export function instanceView(e: LedgerEntry, inst: VastInstance | null, worker: 
     // The router's drain flag outlives a stop (a start clears it), so it is carried in every state.
     ...(worker?.drained ? { drained: true } : {}),
     ...(detail ? { detail } : {}),
+    ...(inst?.machine_id != null ? { machineId: inst.machine_id } : {}),
   };
 }

@@ -276,3 +276,183 @@ describe("planEndpoint: scenarios", () => {
     expect(p.summary.forecast.predicted).toBeCloseTo(90, 5);
   });
 });
+
+describe("planEndpoint: worker groups", () => {
+  /** Offers of their own for group `g` (ids g×100 + 1…), `n` of them. */
+  const offersOf = (g: number, n = 20) => Array.from({ length: n }, (_, i) => offer(g * 100 + i + 1));
+  const book = { "RTX 4090": 100 };
+  const creates = (p: ReturnType<typeof planEndpoint>, g: number) => p.actions.filter((a) => a.kind === "create" && a.groupId === g).length;
+  const targetOfGroup = (p: ReturnType<typeof planEndpoint>, g: number) => p.summary.groups.find((x) => x.id === g)!.target;
+  /** `rate` u/s arriving steadily, split over groups as `by_group` figures say. */
+  const byGroupLoad = (rate: number, split: Record<number, Partial<{ arrived: number; routed_workload: number; served: number }>>) =>
+    load(rate, {
+      buckets: load(rate).buckets.map((b) => ({
+        ...b,
+        by_group: Object.fromEntries(
+          Object.entries(split).map(([g, f]) => [g, { arrived: (f.arrived ?? 0) * 10, requests: 1, routed: 1, routed_workload: (f.routed_workload ?? 0) * 10, served: (f.served ?? 0) * 10 }]),
+        ),
+      })),
+    });
+
+  it("sizes groups with shares 90/10 about 9:1", () => {
+    const groups = [group({ id: 1, name: "a", perf: book, traffic_share: 90 }), group({ id: 2, name: "b", perf: book, traffic_share: 10 })];
+    const offers = new Map([
+      [1, offersOf(1)],
+      [2, offersOf(2)],
+    ]);
+    // 900 u/s → target 1000 u/s: 900 for a, 100 for b.
+    const byShare = plan({ load: load(900), groups, offers });
+    expect(targetOfGroup(byShare, 1)).toBeCloseTo(900, 6);
+    expect(targetOfGroup(byShare, 2)).toBeCloseTo(100, 6);
+    expect([creates(byShare, 1), creates(byShare, 2)]).toEqual([9, 1]);
+    // The router's per-group figures say the same: the same sizes.
+    const measured = plan({ load: byGroupLoad(900, { 1: { arrived: 810 }, 2: { arrived: 90 } }), groups, offers });
+    expect(targetOfGroup(measured, 1)).toBeCloseTo(900, 6);
+    expect(targetOfGroup(measured, 2)).toBeCloseTo(100, 6);
+    expect([creates(measured, 1), creates(measured, 2)]).toEqual([9, 1]);
+  });
+
+  it("renormalises shares over the primary groups, and gives a deleted group none", () => {
+    const groups = [
+      group({ id: 1, name: "a", perf: book, traffic_share: 3 }),
+      group({ id: 2, name: "b", perf: book, traffic_share: 1 }),
+      group({ id: 3, name: "gone", perf: book, traffic_share: 4, deleted: true }),
+      group({ id: 4, name: "spill", perf: book, traffic_share: 4, role: "overflow" }),
+    ];
+    const p = plan({ load: load(360), groups, offers: new Map([1, 2, 3, 4].map((g) => [g, offersOf(g)])) });
+    expect([1, 2, 3, 4].map((g) => targetOfGroup(p, g))).toEqual([300, 100, 0, 0].map((x) => expect.closeTo(x, 6)));
+    expect([1, 2, 3, 4].map((g) => creates(p, g))).toEqual([3, 1, 0, 0]);
+  });
+
+  it("keeps a group whose share was just lowered at its own recent demand, while the other grows (no drain until it is ready)", () => {
+    // Rollout finished (0/100) a minute ago: a's workers served 90 % of the last ten minutes.
+    const groups = [group({ id: 1, name: "old", perf: book, traffic_share: 0 }), group({ id: 2, name: "new", perf: book, traffic_share: 1 })];
+    const busy = [inst("ready", { groupId: 1, load: 30 }), inst("ready", { groupId: 1, load: 30 }), inst("ready", { groupId: 2, load: 10 })];
+    const p = plan({ load: byGroupLoad(180, { 1: { arrived: 162 }, 2: { arrived: 18 } }), groups, instances: busy, offers: new Map([[2, offersOf(2)]]) });
+    expect(targetOfGroup(p, 1)).toBeCloseTo(180, 6);
+    expect(targetOfGroup(p, 2)).toBeCloseTo(200, 6);
+    expect(kinds(p.actions)).toBe("create");
+    expect(p.actions[0]).toMatchObject({ groupId: 2 });
+    // Once the new group is ready and the old one's demand has aged out, the old one is drained.
+    const later = plan({ load: byGroupLoad(180, { 2: { arrived: 180 } }), groups, instances: [...busy, inst("ready", { groupId: 2, load: 10 })], offers: new Map([[2, offersOf(2)]]) });
+    expect(kinds(later.actions)).toBe("drain,drain");
+    expect(later.actions.every((a) => a.groupId === 1)).toBe(true);
+  });
+
+  it("gives an overflow group nothing while the primary groups have room, and sizes it for the overflow it served", () => {
+    const groups = [group({ id: 1, name: "main", perf: book }), group({ id: 2, name: "spill", perf: book, role: "overflow" })];
+    const offers = new Map([
+      [1, offersOf(1)],
+      [2, offersOf(2)],
+    ]);
+    const roomy = plan({ load: load(450), groups, offers });
+    expect(targetOfGroup(roomy, 2)).toBe(0);
+    expect([creates(roomy, 1), creates(roomy, 2)]).toEqual([5, 0]);
+    // It served 180 u/s of overflow over the last ten minutes (spills while the primaries were full).
+    const served = plan({ load: byGroupLoad(450, { 1: { arrived: 450, served: 270 }, 2: { routed_workload: 180, served: 180 } }), groups, offers });
+    expect(targetOfGroup(served, 2)).toBeCloseTo(200, 6);
+    expect(creates(served, 2)).toBe(2);
+  });
+
+  it("scales an overflow group up from zero when the primary groups are full (their max_workers), and never past its own", () => {
+    const groups = [
+      group({ id: 1, name: "main", perf: book, max_workers: 2 }),
+      group({ id: 2, name: "spill", perf: { "RTX 3090": 50 }, role: "overflow", max_workers: 4 }),
+    ];
+    const offers = new Map([
+      [1, offersOf(1)],
+      [2, Array.from({ length: 20 }, (_, i) => offer(201 + i, "RTX 3090", 0.2))],
+    ]);
+    // 900 u/s → 1000 wanted; main holds 200 at most: 800 spill, 16 RTX 3090s wanted, 4 allowed.
+    const p = plan({ load: load(900), groups, offers });
+    expect(creates(p, 1)).toBe(2);
+    expect(targetOfGroup(p, 2)).toBeCloseTo(800, 6);
+    expect(creates(p, 2)).toBe(4);
+    expect(p.actions.find((a) => a.groupId === 2)!.reason).toMatch(/group 'spill' needs 800\.0 u\/s \(800\.0 u\/s the primary groups cannot take/);
+    // Without offers yet, it asks for the overflow group's too.
+    expect(plan({ load: load(900), groups, offers: undefined }).needsOffers.sort()).toEqual([1, 2]);
+  });
+
+  it("spills what a full primary group cannot take to the other primary groups first", () => {
+    const groups = [
+      group({ id: 1, name: "a", perf: book, max_workers: 1 }),
+      group({ id: 2, name: "b", perf: book }),
+      group({ id: 3, name: "spill", perf: book, role: "overflow" }),
+    ];
+    // 540 u/s → 600 wanted, 300 each; a holds 100: b takes 500, the overflow group nothing.
+    const p = plan({ load: load(540), groups, offers: new Map([1, 2, 3].map((g) => [g, offersOf(g)])) });
+    expect([1, 2, 3].map((g) => creates(p, g))).toEqual([1, 5, 0]);
+    expect(targetOfGroup(p, 2)).toBeCloseTo(500, 6);
+  });
+
+  it("never exceeds a group's max_workers, or the endpoint's across groups", () => {
+    const groups = [group({ id: 1, name: "a", perf: book, max_workers: 2 }), group({ id: 2, name: "b", perf: book, max_workers: 3 })];
+    const offers = new Map([
+      [1, offersOf(1)],
+      [2, offersOf(2)],
+    ]);
+    const p = plan({ load: load(5000), groups, offers, instances: [inst("ready", { groupId: 1, load: 50 })] });
+    expect([creates(p, 1), creates(p, 2)]).toEqual([1, 3]);
+    const capped = plan({ load: load(5000), groups, offers, params: params({ max_workers: 3 }), instances: [inst("ready", { groupId: 1, load: 50 })] });
+    expect(capped.actions.filter((a) => a.kind === "create")).toHaveLength(2);
+    // Over a group's max_workers already (it was lowered): the group gives up the surplus.
+    const over = plan({ load: load(10), groups, offers, instances: [inst("ready", { groupId: 2 }), inst("ready", { groupId: 2 }), inst("ready", { groupId: 2 }), inst("stopped", { groupId: 2 })] });
+    expect(over.actions.filter((a) => /group's max_workers \(3\)/.test(a.reason))).toHaveLength(1);
+  });
+
+  it("at the endpoint's max_workers, a cold instance of a group that has what it needs makes room for a group that does not", () => {
+    const groups = [group({ id: 1, name: "a", perf: book }), group({ id: 2, name: "b", perf: book })];
+    const cold = inst("stopped", { groupId: 1 });
+    const p = plan({
+      load: load(80),
+      groups,
+      params: params({ max_workers: 2 }),
+      instances: [inst("ready", { groupId: 1, load: 20 }), cold],
+      offers: new Map([[2, offersOf(2)]]),
+    });
+    expect(p.actions).toMatchObject([
+      { kind: "destroy", instanceId: cold.id, reason: expect.stringMatching(/making room at max_workers for group 'b'/) },
+      { kind: "create", groupId: 2 },
+    ]);
+  });
+
+  it("releases a deleted group's instances: idle and cold ones at once, busy ones drained first; never adds one", () => {
+    const groups = [group({ id: 1, name: "a", perf: book }), group({ id: 2, name: "b", perf: book, deleted: true })];
+    const busy = inst("ready", { groupId: 2, load: 40 });
+    const leaving = inst("ready", { groupId: 2, load: 5, drained: true });
+    const idle = inst("ready", { groupId: 2 });
+    const cold = inst("stopped", { groupId: 2 });
+    const booting = inst("loading", { groupId: 2 });
+    const p = plan({
+      load: load(150),
+      groups,
+      params: params({ cold_workers: 5 }),
+      instances: [inst("ready", { groupId: 1, load: 50 }), busy, leaving, idle, cold, booting],
+      offers: new Map([
+        [1, offersOf(1)],
+        [2, offersOf(2)],
+      ]),
+    });
+    const of = (id: string) => p.actions.filter((a) => a.kind !== "create" && a.instanceId === id);
+    expect(of(busy.id)).toMatchObject([{ kind: "drain", reason: expect.stringMatching(/worker group 'b' deleted: finishing its requests/) }]);
+    expect(of(leaving.id)).toEqual([]);
+    for (const v of [idle, cold, booting]) expect(of(v.id)).toMatchObject([{ kind: "destroy", reason: expect.stringMatching(/worker group 'b' deleted/) }]);
+    // Its share is a's now: 150 u/s → 166.7, a has 100 ready: one more, in a.
+    expect(p.actions.filter((a) => a.kind === "create")).toMatchObject([{ groupId: 1 }]);
+    expect(targetOfGroup(p, 2)).toBe(0);
+    // Once idle, the drained one goes too, with nothing else to do.
+    const later = plan({ load: load(150), groups, params: params({ cold_workers: 5 }), instances: [inst("ready", { groupId: 1, load: 50 }), inst("ready", { groupId: 1, load: 50 }), { ...busy, drained: true, load: 0 }] });
+    expect(later.actions).toMatchObject([{ kind: "destroy", instanceId: busy.id, reason: expect.stringMatching(/deleted: drained and idle/) }]);
+  });
+
+  it("rents nothing on a machine that holds one of its instances (a stopped one restarted in the same plan would take it back)", () => {
+    const stopped = inst("stopped", { machineId: 1 });
+    const running = inst("ready", { load: 90, machineId: 2 });
+    // 450 u/s → 500 wanted: the ready one and the restarted one give 200, three rentals more;
+    // offers 1 and 2 (the cheapest) are those two machines.
+    const offers = [offer(1, "RTX 4090", 0.3), offer(2, "RTX 4090", 0.3), offer(3), offer(4), offer(5), offer(6)];
+    const p = plan({ load: load(450), instances: [stopped, running], offers: new Map([[1, offers]]) });
+    expect(p.actions.filter((a) => a.kind === "start")).toMatchObject([{ instanceId: stopped.id }]);
+    expect(p.actions.flatMap((a) => (a.kind === "create" ? [a.offerId] : [])).sort()).toEqual([3, 4, 5]);
+  });
+});

@@ -43,23 +43,29 @@ const arbInstance = (i: number) =>
 
 const arbInstances = fc.integer({ min: 0, max: 10 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => arbInstance(i))));
 
-const arbOffers = fc.array(
-  fc.record({ gpu: fc.constantFrom(...GPUS), dph: fc.double({ min: 0.05, max: 3, noNaN: true }) }),
-  { maxLength: 12 },
-).map((list): VastOffer[] => list.map((o, i) => ({ id: 10_000 + i, gpu_name: o.gpu, dph_total: o.dph, gpu_ram: 24_000, num_gpus: 1 })));
+// One offer id is one offer, at one price: each list numbers its own (a shared search shares the list).
+const arbOffers = (firstId: number) =>
+  fc
+    .array(fc.record({ gpu: fc.constantFrom(...GPUS), dph: fc.double({ min: 0.05, max: 3, noNaN: true }) }), { maxLength: 12 })
+    .map((list): VastOffer[] => list.map((o, i) => ({ id: firstId + i, gpu_name: o.gpu, dph_total: o.dph, gpu_ram: 24_000, num_gpus: 1 })));
 
 const arbPerfBook = fc.dictionary(fc.constantFrom(...GPUS), fc.double({ min: 5, max: 500, noNaN: true }));
 
 const arbInput = fc
   .record({
     instances: arbInstances,
-    offers1: arbOffers,
+    offers1: arbOffers(10_000),
     shareOffers: fc.boolean(),
-    offers2: arbOffers,
+    offers2: arbOffers(20_000),
     book1: arbPerfBook,
     book2: arbPerfBook,
     group2Max: fc.option(fc.integer({ min: 0, max: 6 }), { nil: null }),
     group2Cold: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
+    // Rollouts (90/10, 100/0), an overflow group, a group deleted while it still has instances.
+    share1: fc.constantFrom(1, 1, 9, 0),
+    share2: fc.constantFrom(1, 1, 1, 0),
+    group2Role: fc.constantFrom("primary", "primary", "overflow"),
+    group2Deleted: fc.constantFrom(false, false, false, true),
     rate: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 2000, noNaN: true })),
     waiting: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2000 })),
     idleS: fc.option(fc.integer({ min: 0, max: 7200 }), { nil: null }),
@@ -91,8 +97,8 @@ const arbInput = fc
       }),
       deleted: false,
       groups: [
-        group({ id: 1, perf: r.book1 }),
-        group({ id: 2, name: "second", perf: r.book2, max_workers: r.group2Max, cold_workers: r.group2Cold }),
+        group({ id: 1, perf: r.book1, traffic_share: r.share1 }),
+        group({ id: 2, name: "second", perf: r.book2, max_workers: r.group2Max, cold_workers: r.group2Cold, traffic_share: r.share2, role: r.group2Role, deleted: r.group2Deleted }),
       ],
       load: {
         buckets: r.rate > 0 ? steadyLoad(r.rate) : [],
@@ -157,10 +163,22 @@ describe("planEndpoint: properties", () => {
     },
   });
 
+  // Groups are sized each for its own part. Where they compete for the endpoint's max_workers or
+  // max_hourly_cost, more load in one group may take a slot or a dollar another group held (a group
+  // measured differently, or keeping a cold instance while it is short itself); and a worker one
+  // group puts back may make another group's idle worker, kept until then only so the endpoint's
+  // ready fleet covers its target, surplus. So, with several live groups, these hold without the
+  // endpoint-wide limits (each group's own max_workers stays) and without drained workers.
+  const several = (input: EndpointPlanInput) => input.groups.filter((g) => !g.deleted).length > 1;
+  const uncontended = (input: EndpointPlanInput): EndpointPlanInput =>
+    several(input)
+      ? { ...input, params: { ...input.params, max_workers: 50, max_hourly_cost: null }, instances: input.instances.map(({ drained: _d, ...v }) => v) }
+      : input;
+
   it("more load never means fewer hot workers (no worker drained)", () => {
     fc.assert(
       fc.property(arbInput, fc.double({ min: 1, max: 20, noNaN: true }), (raw, factor) => {
-        const input = { ...raw, instances: raw.instances.map(({ drained: _d, ...v }) => v) };
+        const input = uncontended({ ...raw, instances: raw.instances.map(({ drained: _d, ...v }) => v) });
         const hot = (i: EndpointPlanInput) => after(i).world.instances.filter(isHot).length;
         expect(hot(moreLoad(input, factor))).toBeGreaterThanOrEqual(hot(input));
       }),
@@ -170,7 +188,8 @@ describe("planEndpoint: properties", () => {
 
   it("more load never means less capacity serving or on its way (drained workers serve nothing)", () => {
     fc.assert(
-      fc.property(arbInput, fc.double({ min: 1, max: 20, noNaN: true }), (input, factor) => {
+      fc.property(arbInput, fc.double({ min: 1, max: 20, noNaN: true }), (raw, factor) => {
+        const input = uncontended(raw);
         // A worker put back may stand in for an idle one released: count capacity, not workers.
         const capacity = (i: EndpointPlanInput) =>
           after(i)
@@ -189,7 +208,9 @@ describe("planEndpoint: properties", () => {
         const idleS = input.load.waitingRequests > 0 ? 0 : input.load.lastRequestAt === null ? Infinity : (NOW - input.load.lastRequestAt) / 1000;
         // Only healthy fleets: a broken instance may be the last one, and its replacement needs an offer.
         const instances = input.instances.filter((v) => v.state === "ready" || v.state === "stopped");
-        const before = instances.some(isHot);
+        // A deleted group's workers are not routed to: they keep nothing warm.
+        const deleted = new Set(input.groups.filter((g) => g.deleted).map((g) => g.id));
+        const before = instances.some((v) => isHot(v) && !deleted.has(v.groupId));
         const timedOut = params.inactivity_timeout !== null && idleS > params.inactivity_timeout;
         // An endpoint that never saw a request has nothing to stay warm for.
         if (!before || timedOut || idleS === Infinity) return;
@@ -202,20 +223,21 @@ describe("planEndpoint: properties", () => {
     );
   });
 
-  it("restarts every restartable stopped instance before renting a new one", () => {
+  // Groups are sized each for its own target: a group's cold instances serve its own requests, so
+  // they come before renting in that group (with one group: before any rental).
+  it("restarts every restartable stopped instance of a group before renting in that group", () => {
     fc.assert(
       fc.property(arbInput, (input) => {
         const params = { ...input.params, max_hourly_cost: null };
         const { plan } = after({ ...input, params });
-        if (!plan.actions.some((a) => a.kind === "create")) return;
-        const acted = new Set(plan.actions.flatMap((a) => (a.kind === "create" ? [] : [a.instanceId])));
+        const renting = new Set(plan.actions.flatMap((a) => (a.kind === "create" ? [a.groupId] : [])));
+        if (renting.size === 0) return;
         const restartable = input.instances.filter(
-          (v) => v.state === "stopped" && v.startFailures < 2 && (v.lastStartFailureAt === null || NOW - v.lastStartFailureAt >= 300_000),
+          (v) => renting.has(v.groupId) && v.state === "stopped" && v.startFailures < 2 && (v.lastStartFailureAt === null || NOW - v.lastStartFailureAt >= 300_000),
         );
         // Each is restarted, unless a hard limit (max_workers) took it out first.
         for (const v of restartable) {
           const mine = plan.actions.find((a) => a.kind !== "create" && a.instanceId === v.id);
-          expect(acted.has(v.id)).toBe(true);
           expect(mine?.kind === "start" || (mine?.kind === "destroy" && /max_workers/.test(mine.reason))).toBe(true);
         }
       }),
@@ -248,20 +270,26 @@ describe("planEndpoint: properties", () => {
     );
   });
 
-  it("drains only while the ready fleet left serving covers the target, and never while restarting or renting", () => {
+  it("drains only while the ready fleet left serving covers the target, and never in a group it restarts or rents in", () => {
     fc.assert(
       fc.property(arbInput, (input) => {
         const { plan, world } = after(input);
-        const drains = plan.actions.flatMap((a) => (a.kind === "drain" ? [a] : []));
+        // A deleted group's workers are drained whatever the load (they finish, then go).
+        const deleted = new Set(input.groups.filter((g) => g.deleted).map((g) => g.id));
+        const drains = plan.actions.flatMap((a) => (a.kind === "drain" && !deleted.has(a.groupId) ? [a] : []));
         if (drains.length === 0) return;
         expect(plan.summary.mode).toBe("active");
-        expect(plan.actions.some((a) => a.kind === "create" || a.kind === "start")).toBe(false);
+        const growing = new Set(plan.actions.flatMap((a) => (a.kind === "create" || a.kind === "start" ? [a.groupId] : [])));
+        for (const a of drains) expect(growing.has(a.groupId)).toBe(false);
         for (const a of drains) {
           const v = input.instances.find((x) => x.id === a.instanceId)!;
           expect(v.state === "ready" && !v.drained && v.load > 0).toBe(true);
         }
-        const serving = world.instances.filter((v) => v.state === "ready" && !v.drained).reduce((s, v) => s + (v.perf ?? 0), 0);
-        expect(serving + (input.external?.capacity ?? 0)).toBeGreaterThanOrEqual(plan.summary.target - 1e-6);
+        const servingIn = (g: number | null) =>
+          world.instances.filter((v) => v.state === "ready" && !v.drained && (g === null || v.groupId === g)).reduce((s, v) => s + (v.perf ?? 0), 0);
+        expect(servingIn(null) + (input.external?.capacity ?? 0)).toBeGreaterThanOrEqual(plan.summary.target - 1e-6);
+        // And each group that drained still covers its own target.
+        for (const a of drains) expect(servingIn(a.groupId)).toBeGreaterThanOrEqual(plan.summary.groups.find((g) => g.id === a.groupId)!.target - 1e-6);
       }),
       RUNS,
     );
@@ -284,14 +312,16 @@ describe("planEndpoint: properties", () => {
     );
   });
 
-  it("puts every drained worker back before it restarts or rents anything", () => {
+  it("puts every drained worker of a group back before it restarts or rents anything in that group", () => {
     fc.assert(
       fc.property(arbInput, (input) => {
         const { plan, world } = after({ ...input, params: { ...input.params, max_hourly_cost: null } });
-        if (!plan.actions.some((a) => a.kind === "create" || a.kind === "start")) return;
-        expect(world.instances.filter(isDrained)).toEqual([]);
-        const first = plan.actions.findIndex((a) => a.kind === "create" || a.kind === "start");
-        expect(plan.actions.slice(first).some((a) => a.kind === "undrain")).toBe(false);
+        for (const g of new Set(plan.actions.flatMap((a) => (a.kind === "create" || a.kind === "start" ? [a.groupId] : [])))) {
+          expect(world.instances.filter((v) => v.groupId === g && isDrained(v))).toEqual([]);
+          const mine = plan.actions.filter((a) => a.groupId === g);
+          const first = mine.findIndex((a) => a.kind === "create" || a.kind === "start");
+          expect(mine.slice(first).some((a) => a.kind === "undrain")).toBe(false);
+        }
       }),
       RUNS,
     );

@@ -103,6 +103,9 @@ export function buildPicture(
         max_workers: g.maxWorkers,
         perf: seedPerfBook(perf, siblingBooks(g.id)),
         loadTimesS: fresh ?? read.loadTimes.get(g.id) ?? [],
+        traffic_share: g.trafficShare,
+        role: g.role,
+        deleted: g.deleted,
       };
     });
 

@@ -46,6 +46,10 @@ export interface GroupRow {
   disk: number;
   coldWorkers: number | null;
   maxWorkers: number | null;
+  trafficShare: number;
+  role: "primary" | "overflow";
+  /** Soft-deleted (the router drains it): its instances are released, none is added. */
+  deleted: boolean;
 }
 
 export interface TickRead {
@@ -159,6 +163,9 @@ export async function readTick(
       disk: g.disk,
       coldWorkers: g.cold_workers,
       maxWorkers: g.max_workers,
+      trafficShare: g.traffic_share,
+      role: g.role,
+      deleted: g.deleted_at !== null,
     })),
     entries: rows.map(toEntry),
     perf: perfMap,

@@ -56,17 +56,28 @@ export interface TickReport {
   vast: VastCallStats;
 }
 
-/** Offers from this tick's searches; what one endpoint rents is gone for the next. */
+/**
+ * Offers from this tick's searches; what one endpoint rents is gone for the next. Offers on a machine
+ * that holds any instance of the account are left out: that GPU belongs to the instance (a stopped
+ * one restarted in this pass, by any endpoint, would take it back, and the rental would fail with
+ * no_such_ask).
+ */
 class OfferPool {
   private taken = new Set<number>();
   private readonly byGroup = new Map<number, VastOffer[]>();
-  constructor(private readonly search: (groups: number[]) => Promise<Map<number, VastOffer[]>>) {}
+  private readonly held: ReadonlySet<number>;
+  constructor(
+    private readonly search: (groups: number[]) => Promise<Map<number, VastOffer[]>>,
+    instances: readonly VastInstance[],
+  ) {
+    this.held = new Set(instances.flatMap((i) => (i.machine_id == null ? [] : [i.machine_id])));
+  }
   /** Searches (once per tick and group) for the groups not searched yet. */
   async ensure(groups: readonly number[]): Promise<void> {
     const missing = [...new Set(groups)].filter((g) => !this.byGroup.has(g));
     if (missing.length === 0) return;
     const found = await this.search(missing);
-    for (const g of missing) this.byGroup.set(g, found.get(g) ?? []);
+    for (const g of missing) this.byGroup.set(g, (found.get(g) ?? []).filter((o) => o.machine_id == null || !this.held.has(o.machine_id)));
   }
   forGroups(ids: readonly number[]): Map<number, VastOffer[]> {
     return new Map(ids.map((g) => [g, (this.byGroup.get(g) ?? []).filter((o) => !this.taken.has(o.id))]));
@@ -160,7 +171,7 @@ export async function runTick(deps: TickDeps, scope: TickScope): Promise<TickRep
     const snapshots = await fetchSnapshots(deps.objects, live, Math.max(cfg.LONG_WINDOW_S, cfg.BURST_WINDOW_S), cfg.SNAPSHOT_CONCURRENCY);
     const t = now();
     const picture = buildPicture(db, read, rec, snapshots, t, cfg.SILENT_ERROR_S);
-    const pool = new OfferPool((groups) => searchOffers(deps.vast, read, groups));
+    const pool = new OfferPool((groups) => searchOffers(deps.vast, read, groups), instances);
     await pool.ensure(picture.fleets.flatMap((f) => planEndpoint({ ...f.input, settings }).needsOffers));
     const why = scope.kind === "scale-now" ? `scale-now (${scope.reason}): ` : "";
     const plans = picture.fleets.map((fleet) => {
