@@ -57,10 +57,12 @@ describe("scaling down", () => {
     const ep = await makeEndpoint({ max_workers: 3, inactivity_timeout: 300, cold_workers: 0 });
     await warm(ep, 3);
     const hot = async () => (await instances(ep.name)).filter((i) => i.intended_status === "running").length;
-    // The burst floor remembers the warm-up burst for an hour: with it, all three stay.
+    // The burst floor remembers the warm-up burst for an hour: with it, more than one stays (4,000 u
+    // in one 10-s bucket is 200 u/s at full use since the floor lost target_util's headroom: two of
+    // the three; split over two buckets, the short window still wants two).
     clock.offsetMs = 30_000;
     await tick();
-    expect(await hot()).toBe(3);
+    expect(await hot()).toBeGreaterThanOrEqual(2);
     const noFloor = { BURST_WINDOW_S: 0 };
     for (const offset of [30_000, 120_000, 290_000]) {
       clock.offsetMs = offset;
