@@ -148,6 +148,7 @@ describe(`router unreachable for ${OUTAGE_S} s (ROUTER_OUTAGE_S)`, () => {
     await eventually(() => router.deletes.flatMap((d) => d.request_idxs).length >= deletesBefore + served.length, 10_000);
     const finished = new Set(router.deletes.flatMap((d) => d.request_idxs));
     for (const x of served) expect(finished.has(x.idx)).toBe(true);
+    console.log(`router-outage: ${OUTAGE_S} s, ${served.length} calls served, ${refused.length} refused (replays, unknown kid), ${(await reportsFailed()) - failedBefore} reports failed, ${after.length} reports after`);
     // And it goes on reporting at its interval.
     const last = router.reports.length;
     await router.waitForReport(() => router.reports.length > last + 1, 10_000);

@@ -70,6 +70,7 @@ describe("endpoint object evicted repeatedly under traffic", () => {
       if (before.length > 0) expect(reqnum(b)).toBeGreaterThan(Math.max(...before.map(reqnum)));
     }
 
+    console.log(`eviction: ${EVICTIONS} evictions, ${answers.length} calls, ${accepted.length} routed, ${answers.filter((a) => a.status === 503).length} answered 503 + Retry-After`);
     // Every accepted answer is usable: its token verifies for the worker, with its own reqnum.
     const jwks = await json<Jwks>(await call("/.well-known/jwks.json"));
     const nowS = Math.floor(Date.now() / 1000);
