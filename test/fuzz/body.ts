@@ -108,6 +108,11 @@ export function send(origin: string, r: FuzzRequest, timeoutMs = 15_000): Promis
 export interface EndlessAnswer extends Answer {
   /** Body bytes written into the socket before the answer came (socket buffers hold a few MB at most). */
   sent: number;
+  /**
+   * The server closed the connection while the body was still being written, and the reset reached
+   * the client before its answer could be read (a race on loopback: the 413 was sent, then the close).
+   */
+  reset?: true;
 }
 
 /**
@@ -128,7 +133,11 @@ export function sendEndless(origin: string, path: string, headers: Record<string
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(parts).toString("utf8"), sent }));
       res.on("error", reject);
     });
-    req.on("error", (e) => (answered ? undefined : reject(e)));
+    req.on("error", (e: NodeJS.ErrnoException) => {
+      if (answered) return;
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") resolve({ status: 0, headers: {}, text: "", sent, reset: true });
+      else reject(e);
+    });
     const pump = () => {
       while (!answered && sent < offered) {
         sent += chunk.length;
