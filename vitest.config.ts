@@ -12,6 +12,9 @@ export default defineConfig(async () => {
   const secrets = await generateDevSecrets("test-admin-token");
   return {
     test: {
+      // Most of the end-to-end time is waiting (instances booting, leases expiring, forecast windows
+      // passing), not CPU: three files at once on two cores roughly halves the wall time.
+      maxWorkers: 3,
       projects: [
         {
           test: {
