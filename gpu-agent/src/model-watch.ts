@@ -80,14 +80,23 @@ export class ModelWatch {
     }
   }
 
-  /** Throws ModelBroken on an error line. Returns whether the load line has been seen. */
-  private async readLog(): Promise<boolean> {
+  /**
+   * New log lines, the last of them deciding: an error line (`error`), or a load line after it (the
+   * model server started again: `loaded`, no error).
+   */
+  private async readLog(): Promise<{ loaded: boolean; error: string | null }> {
     let loaded = false;
+    let error: string | null = null;
     for (const line of (await this.tail?.poll()) ?? []) {
-      if (this.opts.errorMsgs.some((m) => line.includes(m))) throw new ModelBroken(`model server log: ${line.trim().slice(0, 300)}`);
-      if (line.includes(this.opts.loadMsg)) loaded = true;
+      if (this.opts.errorMsgs.some((m) => line.includes(m))) {
+        error = `model server log: ${line.trim().slice(0, 300)}`;
+        loaded = false;
+      } else if (line.includes(this.opts.loadMsg)) {
+        loaded = true;
+        error = null;
+      }
     }
-    return loaded;
+    return { loaded, error };
   }
 
   /** Resolves once the model server is up; rejects with ModelBroken on an error line. */
@@ -95,7 +104,11 @@ export class ModelWatch {
     let logSaysLoaded = this.tail === null;
     let healthy = false;
     while (!signal.aborted) {
-      if (this.tail && (await this.readLog())) logSaysLoaded = true;
+      if (this.tail) {
+        const log = await this.readLog();
+        if (log.error) throw new ModelBroken(log.error);
+        if (log.loaded) logSaysLoaded = true;
+      }
       if (!healthy) healthy = await this.probe();
       if (logSaysLoaded && healthy) return;
       await sleep(this.opts.pollMs, signal);
@@ -103,24 +116,28 @@ export class ModelWatch {
   }
 
   /**
-   * After load: keeps reading the log and probing health; calls `onChange` with an error message
-   * (an error line is final; three failed probes in a row last until a probe succeeds) or null.
+   * After load: keeps reading the log and probing health; calls `onChange` with an error message or
+   * null. An error line lasts until the log shows the load line again (the model server was started
+   * again, by a supervisor or by hand); three failed probes in a row last until a probe succeeds.
    */
   async watch(signal: AbortSignal, onChange: (error: string | null) => void): Promise<void> {
     let failures = 0;
+    let logError: string | null = null;
     let lastProbe = performance.now();
     while (!signal.aborted) {
       await sleep(this.opts.pollMs, signal);
-      try {
-        await this.readLog();
-      } catch (e) {
-        onChange((e as Error).message);
-        return;
+      const log = await this.readLog();
+      if (log.error) {
+        logError = log.error;
+        onChange(log.error);
+      } else if (log.loaded && logError !== null) {
+        logError = null;
+        if (failures < 3) onChange(null);
       }
       if (!this.opts.healthPath || performance.now() - lastProbe < this.opts.healthEveryMs) continue;
       lastProbe = performance.now();
       if (await this.probe()) {
-        if (failures >= 3) onChange(null);
+        if (failures >= 3 && logError === null) onChange(null);
         failures = 0;
       } else if (++failures === 3) {
         onChange(`model server not answering ${this.opts.healthPath}`);

@@ -67,7 +67,7 @@ describe("start-up", () => {
     expect(r.status.loadtime).toBeGreaterThan(0);
   });
 
-  it("an error line after the worker is ready (the model crashed) reports error and stops serving", async () => {
+  it("an error line after the worker is ready (the model crashed) reports error and stops serving, until the load line again", async () => {
     const log = join(tempDir(), "model.log");
     writeFileSync(log, "INFO:     Application startup complete.\n");
     const s = await stack({ env: { MODEL_LOG: log } });
@@ -76,6 +76,13 @@ describe("start-up", () => {
     const r = await s.router.waitForReport((x) => x.status.state === "error");
     expect(r.status.error_msg).toMatch(/Traceback/);
     expect((await s.call("/v1/completions", { prompt: "x", max_tokens: 1 })).status).toBe(503);
+    // The model server is started again (a supervisor, or by hand): its load line clears the error.
+    appendFileSync(log, "INFO:     Application startup complete.\n");
+    await eventually(async () => (await s.health()).state === "ready");
+    const errorAt = s.router.reports.findIndex((x) => x.status.state === "error");
+    const back = await s.router.waitForReport((x) => x.status.state === "ready" && s.router.reports.indexOf(x) > errorAt);
+    expect(back.status.error_msg).toBe("");
+    expect((await s.call("/v1/completions", { prompt: "x", max_tokens: 1 })).status).toBe(200);
   });
 
   it("recognises the simulated model server's own load line", async () => {
