@@ -67,11 +67,13 @@ describe("stand-in Vast in chaos mode", () => {
     })();
     // Instances the stand-in made stuck in "loading" (for the record: the scaler must give them up).
     const stuck = new Set<number>();
-    // Every create is stuck until one is (so a run always has one), then 30 % of them.
-    stack.sim.setFaults({ stuckRate: 1 });
+    // Every create is stuck until one is (so a run always has one), then 30 % of them; likewise every
+    // call hangs until one has (5 % of some 40 calls left one run in seven without a hang).
+    stack.sim.setFaults({ stuckRate: 1, timeoutRate: 1 });
     const watch = setInterval(() => {
       for (const i of stack.sim.account.instances.values()) if (i.stuck) stuck.add(i.id);
       if (stuck.size > 0 && chaos && stack.sim.faults().stuckRate === 1) stack.sim.setFaults({ stuckRate: CHAOS.stuckRate });
+      if ((stack.sim.counters().hung ?? 0) > 0 && chaos && stack.sim.faults().timeoutRate === 1) stack.sim.setFaults({ timeoutRate: CHAOS.timeoutRate });
     }, 200);
     const results: { status: number; error?: string }[] = [];
     const traffic = (async () => {
