@@ -6,11 +6,12 @@ import { DurableObject } from "cloudflare:workers";
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { groupByShare, pickAcrossGroups } from "../../core/group-routing.ts";
 import { phaseOf, type LiveWorker } from "../../core/routing.ts";
-import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, type EndpointSnapshot, type GroupBucket, type LoadBucket, type WorkerSnapshot } from "../../core/snapshot.ts";
+import type { EndpointSnapshot, LoadBucket, WorkerSnapshot } from "../../core/snapshot.ts";
 import type { WorkerStatus } from "../../core/wire.ts";
 import { log } from "../../core/log.ts";
 import { loadConfig, type RouterConfig } from "./config.ts";
 import { database, loadRoutingConfig, type RoutingConfig } from "./endpoint-store.ts";
+import { LoadHistory } from "./load-history.ts";
 
 /** reqnums are reserved this many at a time: one storage write per block, none per route. */
 const SEQ_BLOCK = 1024;
@@ -24,8 +25,6 @@ const SCALE_NOW_INTERVAL_MS = 5_000;
 /** A request without a worker counts as waiting at the edge for this long after its last poll. */
 const WAITING_WINDOW_MS = 10_000;
 const DEFAULT_REPLAY_TIMEOUT_S = 60;
-/** Routing waits kept per group for the metrics' percentiles. */
-const WAIT_SAMPLES = 2048;
 
 export interface RouteCall {
   endpoint: string;
@@ -72,16 +71,6 @@ export interface ReportingWorker {
   group: string | null;
 }
 
-/** The bucket's share for `group`, created on first use. */
-function groupStats(bucket: LoadBucket, group: string): GroupBucket {
-  bucket.by_group ??= {};
-  return (bucket.by_group[group] ??= { arrived: 0, requests: 0, routed: 0, routed_workload: 0, served: 0 });
-}
-
-function emptyBucket(start: number): LoadBucket {
-  return { start, arrived: 0, requests: 0, served: 0, rejected: 0, held_peak: 0 };
-}
-
 export class EndpointObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly settings: RouterConfig;
@@ -96,9 +85,8 @@ export class EndpointObject extends DurableObject<Env> {
   private configLoading: Promise<RoutingConfig | null> | undefined;
   private readonly workers = new Map<string, WorkerRecord>();
   private readonly requests = new Map<number, RequestEntry>();
-  private readonly buckets: LoadBucket[] = [];
+  private readonly history = new LoadHistory();
   private readonly waiters = new Set<() => void>();
-  private readonly waits = new Map<string, number[]>();
   private readonly rate = new Map<string, { tokens: number; at: number }>();
   private held = 0;
   private lastScaleNow = 0;
@@ -149,7 +137,7 @@ export class EndpointObject extends DurableObject<Env> {
       bucket.arrived += call.cost;
       bucket.requests += 1;
       if (config.groups.length > 0) {
-        const demand = groupStats(bucket, groupByShare(config.groups, idx)?.name ?? "");
+        const demand = LoadHistory.group(bucket, groupByShare(config.groups, idx)?.name ?? "");
         demand.arrived += call.cost;
         demand.requests += 1;
       }
@@ -171,7 +159,8 @@ export class EndpointObject extends DurableObject<Env> {
 
     const deadline = now + this.settings.ROUTE_HOLD_MS;
     this.held++;
-    this.bucket(now).held_peak = Math.max(this.bucket(now).held_peak, this.held);
+    const holding = this.bucket(now);
+    holding.held_peak = Math.max(holding.held_peak, this.held);
     try {
       for (;;) {
         const t = Date.now();
@@ -184,10 +173,10 @@ export class EndpointObject extends DurableObject<Env> {
         if (pick.kind === "worker") {
           const w = pick.worker as WorkerRecord;
           this.assign(idx, entry, w, t);
-          const routed = groupStats(this.bucket(t), w.group);
+          const routed = LoadHistory.group(this.bucket(t), w.group);
           routed.routed += 1;
           routed.routed_workload += entry.cost;
-          this.recordWait(w.group, pick.wait);
+          this.history.recordWait(w.group, pick.wait);
           return { kind: "ready", url: w.url ?? "", reqnum: this.nextSeq(), request_idx: idx, cost: entry.cost, worker_id: w.id };
         }
         if (config.params.endpoint_state === "active") this.askForCapacity(call.endpoint, pick.status, t);
@@ -239,7 +228,7 @@ export class EndpointObject extends DurableObject<Env> {
     const bucket = this.bucket(now);
     bucket.served += status.cur_perf;
     bucket.rejected += status.rej_load;
-    if (w.group !== "") groupStats(bucket, w.group).served += status.cur_perf;
+    if (w.group !== "") LoadHistory.group(bucket, w.group).served += status.cur_perf;
     bucket.hot_capacity = this.readyCapacity(now);
     const { pendings: _p, pending_load: _l, ...persisted } = w;
     this.write(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, workerId, JSON.stringify(persisted));
@@ -287,7 +276,7 @@ export class EndpointObject extends DurableObject<Env> {
       endpoint: this.config?.value?.name ?? this.ctx.id.name ?? "",
       now,
       workers: this.workerList(now),
-      buckets: this.buckets.map((b) => ({ ...b })),
+      buckets: this.history.buckets.map((b) => ({ ...b })),
       waiting: { requests, workload },
       last_request_at: this.lastRequestAt,
     };
@@ -330,40 +319,7 @@ export class EndpointObject extends DurableObject<Env> {
 
   /** One worker group's figures over the last hour, from the load history (the admin API adds cost). */
   async groupMetrics(group: string): Promise<GroupTraffic> {
-    const now = Date.now();
-    let routed = 0;
-    let routedWorkload = 0;
-    let served = 0;
-    let arrived = 0;
-    let allRouted = 0;
-    for (const b of this.buckets) {
-      if (b.start < now - 3_600_000) continue;
-      for (const [key, g] of Object.entries(b.by_group ?? {})) {
-        allRouted += g.routed;
-        if (key !== group) continue;
-        routed += g.routed;
-        routedWorkload += g.routed_workload;
-        served += g.served;
-        arrived += g.arrived;
-      }
-    }
-    const waits = [...(this.waits.get(group) ?? [])].sort((a, b) => a - b);
-    const at = (q: number) => (waits.length ? waits[Math.min(waits.length - 1, Math.ceil(q * waits.length) - 1)]! : null);
-    const perfByGpu: Record<string, number[]> = {};
-    const members = [...this.workers.values()].filter((w) => w.group === group);
-    for (const w of members) if (w.max_perf > 0) (perfByGpu[w.gpu_name ?? "unknown"] ??= []).push(w.max_perf);
-    return {
-      window_s: Math.min(3600, this.buckets.length * (LOAD_BUCKET_MS / 1000)),
-      requests: routed,
-      workload_routed: routedWorkload,
-      workload_served: served,
-      demand_workload: arrived,
-      realised_share: allRouted > 0 ? routed / allRouted : null,
-      queue_wait_p50_s: at(0.5),
-      queue_wait_p99_s: at(0.99),
-      max_perf_by_gpu: Object.fromEntries(Object.entries(perfByGpu).map(([gpu, xs]) => [gpu, xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!])),
-      workers: members.length,
-    };
+    return this.history.groupTraffic(group, [...this.workers.values()].filter((w) => w.group === group), Date.now());
   }
 
   /** Drops the cached endpoint configuration; the next call re-reads D1. */
@@ -518,13 +474,7 @@ export class EndpointObject extends DurableObject<Env> {
   }
 
   private bucket(now: number): LoadBucket {
-    const start = now - (now % LOAD_BUCKET_MS);
-    const last = this.buckets[this.buckets.length - 1];
-    if (last && last.start === start) return last;
-    const fresh = { ...emptyBucket(start), hot_capacity: this.readyCapacity(now) };
-    this.buckets.push(fresh);
-    if (this.buckets.length > LOAD_HISTORY_BUCKETS) this.buckets.shift();
-    return fresh;
+    return this.history.at(now, () => this.readyCapacity(now));
   }
 
   /** Σ max_perf of the workers routing would pick from now (the capacity history the dashboard charts). */
@@ -545,14 +495,6 @@ export class EndpointObject extends DurableObject<Env> {
       else out.set(key, [w]);
     }
     return out;
-  }
-
-  /** Expected queue wait at routing, per group: the last WAIT_SAMPLES, for p50/p99 in the metrics. */
-  private recordWait(group: string, wait: number): void {
-    let ring = this.waits.get(group);
-    if (!ring) this.waits.set(group, (ring = []));
-    ring.push(wait);
-    if (ring.length > WAIT_SAMPLES) ring.splice(0, ring.length - WAIT_SAMPLES);
   }
 
   private changeOrTimeout(ms: number): Promise<void> {
