@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { keyLookup, verifyToken, type Jwks } from "../../core/token.ts";
 import { verifyVastSignature } from "../../core/vast-signature.ts";
 import type { EndpointObject } from "../../router-worker/src/endpoint-object.ts";
-import { adminCall, call, json, makeEndpoint, postJson, readyWorker, report, routeOk, stub } from "./helpers.ts";
+import { adminCall, attachWorker, call, json, makeEndpoint, postJson, readyWorker, report, routeOk, stub } from "./helpers.ts";
 
 describe("POST /route/", () => {
   it("routes to a ready worker with a Vast signature and a token that verify", async () => {
@@ -115,9 +115,12 @@ describe("POST /route/", () => {
 
   it("holds a call while no worker is ready and answers as soon as one reports ready", async () => {
     const { name, apiKey } = await makeEndpoint();
+    // Attached (not yet reporting) before the call: only its ready report falls inside the 300-ms
+    // hold, which attaching too could outlast on a busy machine.
+    const w = await attachWorker(name, 3030);
     const pending = postJson("/route/", { endpoint: name, api_key: apiKey });
     await new Promise((r) => setTimeout(r, 50));
-    const w = await readyWorker(name, 3030);
+    expect((await report(w)).status).toBe(200);
     const answer = await json(await pending);
     expect(answer.url).toBe(w.url);
     const calls = await (env.SCALER as unknown as { calls(): Promise<{ endpoint: string }[]> }).calls();
