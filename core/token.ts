@@ -2,7 +2,7 @@
 // short-lived, with a `kid` so keys rotate without downtime. Signed by the router (workerd),
 // verified by the gpu-agent (Node); jose runs on WebCrypto in both.
 import {
-  SignJWT,
+  CompactSign,
   createLocalJWKSet,
   exportJWK,
   generateKeyPair,
@@ -98,7 +98,16 @@ export function parseTokenKeys(secret: string): TokenKeySet {
   return parsed.data;
 }
 
-/** Parses the `TOKEN_KEYS` secret and imports the signing key once. */
+const utf8 = new TextEncoder();
+
+/**
+ * Parses the `TOKEN_KEYS` secret and imports the signing key once.
+ *
+ * Signs with jose's `CompactSign` over claims we serialise ourselves, not `SignJWT`: the same compact
+ * JWS (header `{alg, kid, typ: "JWT"}`, claims in the same order), without SignJWT's claim builder,
+ * which copied and re-validated every claim on each of the router's requests. Every claim here is a
+ * number or string our own code produced (`TokenClaims` types them), so nothing is left to validate.
+ */
 export async function loadTokenSigner(secret: string): Promise<TokenSigner> {
   const keySet = parseTokenKeys(secret);
   const [active] = keySet.keys;
@@ -106,17 +115,22 @@ export async function loadTokenSigner(secret: string): Promise<TokenSigner> {
   const alg = algOf(active);
   const key = (await importJWK({ ...active, alg }, alg)) as JoseKey;
   const jwks: Jwks = { keys: keySet.keys.map(publicPart) };
+  const header = { alg, kid: active.kid, typ: "JWT" };
   return {
     kid: active.kid,
     jwks,
     sign(grant, lifetimeS, nowS) {
-      const { url, ...claims } = grant;
-      return new SignJWT(claims)
-        .setProtectedHeader({ alg, kid: active.kid, typ: "JWT" })
-        .setAudience(url)
-        .setIssuedAt(nowS)
-        .setExpirationTime(nowS + Math.max(1, Math.min(lifetimeS, TOKEN_MAX_LIFETIME_S)))
-        .sign(key);
+      const iat = Math.floor(nowS);
+      const claims = {
+        endpoint: grant.endpoint,
+        reqnum: grant.reqnum,
+        request_idx: grant.request_idx,
+        cost: grant.cost,
+        aud: grant.url,
+        iat,
+        exp: iat + Math.max(1, Math.min(Math.floor(lifetimeS), TOKEN_MAX_LIFETIME_S)),
+      } satisfies TokenClaims;
+      return new CompactSign(utf8.encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key);
     },
   };
 }

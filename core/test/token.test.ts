@@ -20,6 +20,13 @@ describe("request tokens", () => {
     expect(JSON.stringify(signer.jwks)).not.toContain('"d"');
   });
 
+  it("gives a fractional replay_timeout or clock a whole-second iat and exp the verifier accepts", async () => {
+    const signer = await signerWith("k1");
+    const token = await signer.sign(grant, 30.5, 1_700_000_000.7);
+    const claims = await verifyToken(token, keyLookup(signer.jwks), { audience: grant.url, endpoint: "llama", nowS: 1_700_000_001, skewS: 5 });
+    expect([claims.iat, claims.exp]).toEqual([1_700_000_000, 1_700_000_030]);
+  });
+
   it.each([
     ["expired", { nowS: 1_700_000_000 + 70 }],
     ["issued in the future", { nowS: 1_700_000_000 - 60 }],

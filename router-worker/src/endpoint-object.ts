@@ -165,7 +165,7 @@ export class EndpointObject extends DurableObject<Env> {
       for (;;) {
         const t = Date.now();
         const members = this.workersByGroup(config.groups);
-        const pick = pickAcrossGroups(config.groups, (g) => members.get(g ?? "") ?? [], entry.cost, idx, {
+        const pick = pickAcrossGroups(config.groups, members, entry.cost, idx, {
           now: t,
           staleAfterMs: this.settings.STALE_AFTER_MS,
           maxQueueTime: config.params.max_queue_time,
@@ -484,8 +484,13 @@ export class EndpointObject extends DurableObject<Env> {
     return sum;
   }
 
-  /** Workers by group key; workers of a group the endpoint no longer lists count as ungrouped. */
-  private workersByGroup(groups: readonly { name: string }[]): Map<string, WorkerRecord[]> {
+  /**
+   * A group's workers (null: the ungrouped ones); workers of a group the endpoint no longer lists
+   * count as ungrouped. An endpoint without groups (the common case) has only ungrouped workers: no
+   * grouping is built for each request then.
+   */
+  private workersByGroup(groups: readonly { name: string }[]): (group: string | null) => Iterable<WorkerRecord> {
+    if (groups.length === 0) return (g) => (g === null || g === "" ? this.workers.values() : []);
     const known = new Set(groups.map((g) => g.name));
     const out = new Map<string, WorkerRecord[]>();
     for (const w of this.workers.values()) {
@@ -494,7 +499,7 @@ export class EndpointObject extends DurableObject<Env> {
       if (list) list.push(w);
       else out.set(key, [w]);
     }
-    return out;
+    return (g) => out.get(g ?? "") ?? [];
   }
 
   private changeOrTimeout(ms: number): Promise<void> {

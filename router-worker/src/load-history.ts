@@ -16,7 +16,8 @@ export interface GroupMember {
 
 export class LoadHistory {
   readonly buckets: LoadBucket[] = [];
-  private readonly waits = new Map<string, number[]>();
+  /** Per group, the last WAIT_SAMPLES waits; once full, `next` is the slot the next one overwrites. */
+  private readonly waits = new Map<string, { samples: number[]; next: number }>();
 
   /** The bucket `now` falls in, started (with the hot capacity of that moment) if it is new. */
   at(now: number, hotCapacity: () => number): LoadBucket {
@@ -38,9 +39,15 @@ export class LoadHistory {
   /** Expected queue wait at routing, per group: the last WAIT_SAMPLES, for p50/p99 in the metrics. */
   recordWait(group: string, wait: number): void {
     let ring = this.waits.get(group);
-    if (!ring) this.waits.set(group, (ring = []));
-    ring.push(wait);
-    if (ring.length > WAIT_SAMPLES) ring.splice(0, ring.length - WAIT_SAMPLES);
+    if (!ring) this.waits.set(group, (ring = { samples: [], next: 0 }));
+    // A ring, not push + splice: this runs on every routed request, and the splice moved the whole
+    // window of 2,048 samples each time.
+    if (ring.samples.length < WAIT_SAMPLES) {
+      ring.samples.push(wait);
+    } else {
+      ring.samples[ring.next] = wait;
+      ring.next = (ring.next + 1) % WAIT_SAMPLES;
+    }
   }
 
   /** A group's last hour: what was routed to it and served, its realised share, waits, capacity per GPU. */
@@ -61,7 +68,7 @@ export class LoadHistory {
         arrived += g.arrived;
       }
     }
-    const waits = [...(this.waits.get(group) ?? [])].sort((a, b) => a - b);
+    const waits = [...(this.waits.get(group)?.samples ?? [])].sort((a, b) => a - b);
     const at = (q: number) => (waits.length ? waits[Math.min(waits.length - 1, Math.ceil(q * waits.length) - 1)]! : null);
     const perfByGpu: Record<string, number[]> = {};
     for (const w of members) if (w.max_perf > 0) (perfByGpu[w.gpu_name ?? "unknown"] ??= []).push(w.max_perf);
