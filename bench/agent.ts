@@ -2,7 +2,11 @@
 // straight to the simulated model server and through the agent with tokens pre-issued, once per
 // HTTP stack the agent can use (node:http + undici, and Hono's node server + undici). Rounds are
 // interleaved (direct, node, hono, direct, ...) so drift on this shared machine hits all alike, and
-// the reported ratios are medians of per-round ratios between neighbours.
+// the reported ratios and added latencies are medians of per-round ratios and differences between
+// neighbours. Five rounds, not three: a round's added p50 moves by ±0.3 ms with what else runs on
+// the machine, about the size of the effects measured; every round's value is kept in the results.
+// Each target first runs 3 s unmeasured (1 s left the JIT cold: the first measured round used up to
+// 1.5× the CPU per request of the later ones, for every target alike).
 //
 // Every process is real: the model server and the agents are child processes (as on a GPU box);
 // this process runs the load generator (wrk when installed) and a router stand-in that signs tokens
@@ -54,8 +58,9 @@ if (process.argv[2] === "--bare-proxy") {
 }
 
 const ROOT = resolve(import.meta.dirname, "..");
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 16);
 /** The simulated GPU: ms per token alone, +2 % per extra sequence, 64 decoding together. */
@@ -214,7 +219,7 @@ try {
   // Warm-up: JIT, connection pools, the agents' key lookups.
   for (const scenario of SCENARIOS) {
     for (const target of TARGETS) {
-      const w = await run(target, scenario, urls, router, 400, 1);
+      const w = await run(target, scenario, urls, router, 400, WARMUP_SECONDS);
       if (w.errors > 0 || w.requests === 0) throw new Error(`warm-up of ${target}/${scenario} failed: ${JSON.stringify(w)}`);
     }
   }
@@ -250,6 +255,9 @@ function compare(scenario: Scenario, stack: Exclude<Target, "direct">) {
     agent_cpu_us_per_req: Math.round(median(a.map((x) => x.cpu_us))),
     errors: a.reduce((s, x) => s + x.errors, 0) + d.reduce((s, x) => s + x.errors, 0),
     rounds_rps: { direct: d.map((x) => Math.round(x.rps)), agent: a.map((x) => Math.round(x.rps)) },
+    /** Each round's added p50 and CPU per request: the spread behind the medians. */
+    rounds_added_p50_ms: a.map((x, i) => Math.round((x.p50_ms - d[i]!.p50_ms) * 100) / 100),
+    rounds_cpu_us_per_req: a.map((x) => Math.round(x.cpu_us)),
   };
 }
 
@@ -296,6 +304,7 @@ const out = {
   settings: {
     rounds: ROUNDS,
     seconds_per_round: SECONDS,
+    warmup_seconds: WARMUP_SECONDS,
     concurrency: CONCURRENCY,
     max_tokens: MAX_TOKENS,
     sim: { token_ms: Number(SIM.tokenMs), batch_cost: Number(SIM.batchCost), max_batch: Number(SIM.maxBatch) },
