@@ -13,8 +13,6 @@ try {
 }
 
 const agent = await startAgent(config);
-console.log(`listening on ${agent.localUrl}`);
-log("info", "agent started", { url: agent.url, endpoint: config.endpoint, backend: config.backend, stack: config.httpStack });
 
 let signalled = false;
 const onSignal = (signal: NodeJS.Signals) => {
@@ -31,3 +29,7 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.on("SIGTERM", onSignal);
 process.on("SIGINT", onSignal);
+// Printed once the signal handlers are in: a supervisor that signals as soon as it sees the line
+// must find them installed (before, a SIGTERM in between killed the process with no exit code).
+console.log(`listening on ${agent.localUrl}`);
+log("info", "agent started", { url: agent.url, endpoint: config.endpoint, backend: config.backend, stack: config.httpStack });

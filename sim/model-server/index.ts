@@ -16,7 +16,6 @@ if (options === "help") {
 }
 
 const server = await startSimServer(options, { print: (line) => console.log(line), onCrash: () => process.exit(1) });
-console.log(`listening on http://127.0.0.1:${server.port}`);
 
 let stopping = false;
 const stop = (signal: string) => {
@@ -27,3 +26,6 @@ const stop = (signal: string) => {
 };
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));
+// Printed once the signal handlers are in: a supervisor that signals as soon as it sees the line
+// must find them installed (before, a SIGTERM in between killed the process with no exit code).
+console.log(`listening on http://127.0.0.1:${server.port}`);

@@ -17,8 +17,6 @@ if (options === "help") {
 }
 
 const sim = await startVastSim(options);
-console.log(`listening on ${sim.url}`);
-console.log(`api: ${sim.apiUrl} (Bearer key from --api-key)${sim.launcher ? `; child logs in ${sim.launcher.logDir}` : "; no processes"}`);
 
 let stopping = false;
 const stop = () => {
@@ -28,3 +26,7 @@ const stop = () => {
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+// Printed once the signal handlers are in: a supervisor that signals as soon as it sees the line
+// must find them installed (before, a SIGTERM in between killed the process with no exit code).
+console.log(`listening on ${sim.url}`);
+console.log(`api: ${sim.apiUrl} (Bearer key from --api-key)${sim.launcher ? `; child logs in ${sim.launcher.logDir}` : "; no processes"}`);
