@@ -2,7 +2,7 @@
 // through a service binding, the stand-in Vast over HTTP, the ledger in D1, and one scaling pass
 // with an adjustable clock (policy time can jump ahead without sleeping).
 import { env } from "cloudflare:workers";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { loadConfig, type ScalerConfig } from "../src/config.ts";
 import { tickDeps } from "../src/index.ts";
 import { runTick, type TickReport, type TickScope } from "../src/tick.ts";
@@ -189,4 +189,18 @@ export async function accounted(endpoint: string): Promise<{ open: LedgerRow[]; 
   const open = (await ledger(endpoint)).filter((r) => r.closed_at === null);
   const live = await instances(endpoint);
   return { open, live };
+}
+
+/**
+ * The endpoint's new instances boot and report ready, the request waiting at the router is served,
+ * then two minutes without requests pass and a scaling pass runs: past inactivity_timeout the fleet
+ * goes to the cold tier (stopped, not destroyed, for endpoints that keep cold workers).
+ */
+export async function serveThenIdle(ep: TestEndpoint): Promise<void> {
+  await settle(ep.name);
+  await agentsReport(ep.name, 100);
+  expect(await repoll(ep)).toBe(0);
+  clock.offsetMs = 120_000;
+  await tick();
+  await settle(ep.name);
 }

@@ -1,7 +1,7 @@
 // Idle → stopped → destroyed beyond the cold tier → zero; a restart refused falls back to renting;
 // a deleted endpoint releases everything.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { accounted, admin, agentsReport, clock, events, instances, ledger, load, makeEndpoint, repoll, retireEndpoints, settle, sim, tick, type TestEndpoint } from "./helpers.ts";
+import { accounted, admin, agentsReport, clock, events, instances, ledger, load, makeEndpoint, repoll, retireEndpoints, serveThenIdle, settle, sim, tick, type TestEndpoint } from "./helpers.ts";
 
 beforeEach(async () => {
   await sim("/sim/reset", {});
@@ -93,14 +93,8 @@ describe("scaling down", () => {
     const acted = log.slice(0, log.findIndex((e) => e.action === "decide"));
     expect(acted.length).toBeGreaterThanOrEqual(1);
     expect(acted.every((e) => e.action === "start" && e.outcome === "ok")).toBe(true);
-    await settle(ep.name);
-    await agentsReport(ep.name, 100);
-    expect(await repoll(ep)).toBe(0);
-
-    // Back to idle, then the GPUs are taken while stopped: the restart fails, a rental replaces it.
-    clock.offsetMs = 120_000;
-    await tick();
-    await settle(ep.name);
+    // Served, back to idle; then the GPUs are taken while stopped: the restart fails, a rental replaces it.
+    await serveThenIdle(ep);
     expect((await instances(ep.name)).every((i) => i.actual_status === "stopped")).toBe(true);
     await sim("/sim/faults", { startFailRate: 1 });
     clock.offsetMs = 0;

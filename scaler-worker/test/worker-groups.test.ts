@@ -3,7 +3,7 @@
 // destroyed once idle; and no offer on a machine that holds one of our instances is rented beside
 // the restart of that instance.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { admin, agentsReport, clock, events, instances, ledger, load, makeEndpoint, repoll, retireEndpoints, settle, sim, tick, type LedgerRow, type TestEndpoint } from "./helpers.ts";
+import { admin, agentsReport, clock, events, instances, ledger, load, makeEndpoint, repoll, retireEndpoints, serveThenIdle, settle, sim, tick, type LedgerRow, type TestEndpoint } from "./helpers.ts";
 
 beforeEach(async () => {
   await sim("/sim/reset", {});
@@ -101,12 +101,7 @@ describe("worker groups", () => {
     const ep = await makeEndpoint({ max_workers: 1, inactivity_timeout: 60, cold_workers: 1 });
     await load(ep, 10, 50);
     await tick();
-    await settle(ep.name);
-    await agentsReport(ep.name, 100);
-    expect(await repoll(ep)).toBe(0);
-    clock.offsetMs = 120_000;
-    await tick();
-    await settle(ep.name);
+    await serveThenIdle(ep);
     const [cold] = await instances(ep.name);
     expect(cold).toMatchObject({ actual_status: "stopped" });
     const machineOf = async (id: number) =>
