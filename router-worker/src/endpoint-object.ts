@@ -5,6 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { groupByShare, pickAcrossGroups } from "../../core/group-routing.ts";
+import { KeyRateLimit } from "../../core/key-rate-limit.ts";
 import { phaseOf, type LiveWorker } from "../../core/routing.ts";
 import type { EndpointSnapshot, LoadBucket, WorkerSnapshot } from "../../core/snapshot.ts";
 import type { WorkerStatus } from "../../core/wire.ts";
@@ -87,7 +88,7 @@ export class EndpointObject extends DurableObject<Env> {
   private readonly requests = new Map<number, RequestEntry>();
   private readonly history = new LoadHistory();
   private readonly waiters = new Set<() => void>();
-  private readonly rate = new Map<string, { tokens: number; at: number }>();
+  private readonly rate: KeyRateLimit;
   private held = 0;
   private lastScaleNow = 0;
   /** Second → request ids whose replay timeout ends then (see sweepRequests). */
@@ -98,6 +99,7 @@ export class EndpointObject extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.settings = loadConfig(env);
+    this.rate = new KeyRateLimit(this.settings.ROUTE_RATE_PER_KEY);
     // Tables are created by the first write, which only an existing endpoint makes: a /route/ call
     // naming an unknown endpoint leaves nothing stored (anyone can send those, without a key).
     this.tablesReady = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'workers')`).one().n === 2;
@@ -121,7 +123,7 @@ export class EndpointObject extends DurableObject<Env> {
     if (!config) return { kind: "not_found" };
     if (!config.keyHashes.includes(call.keyHash)) return { kind: "unauthorized" };
     const now = Date.now();
-    const retry = this.takeRateToken(call.keyHash, now);
+    const retry = this.rate.take(call.keyHash, now);
     if (retry > 0) return { kind: "rate_limited", retry_after_s: Math.ceil(retry) };
     this.noteActivity(now);
 
@@ -399,21 +401,6 @@ export class EndpointObject extends DurableObject<Env> {
       this.lastRequestPersisted = now;
       this.write(`INSERT OR REPLACE INTO meta (key, value) VALUES ('last_request_at', ?)`, String(now));
     }
-  }
-
-  /** Token bucket per key hash: returns 0 if allowed, else seconds until the next token. */
-  private takeRateToken(keyHash: string, now: number): number {
-    const rate = this.settings.ROUTE_RATE_PER_KEY;
-    const burst = rate * 2;
-    const b = this.rate.get(keyHash) ?? { tokens: burst, at: now };
-    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    this.rate.set(keyHash, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return (1 - b.tokens) / rate;
   }
 
   private assign(idx: number, entry: RequestEntry, w: WorkerRecord, now: number): void {
