@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { groupByShare, pickAcrossGroups } from "../../core/group-routing.ts";
 import { KeyRateLimit } from "../../core/key-rate-limit.ts";
+import { RequestLedger } from "../../core/request-ledger.ts";
 import { phaseOf, type LiveWorker } from "../../core/routing.ts";
 import type { EndpointSnapshot, LoadBucket, WorkerSnapshot } from "../../core/snapshot.ts";
 import type { WorkerStatus } from "../../core/wire.ts";
@@ -53,14 +54,6 @@ interface WorkerRecord extends LiveWorker {
   pendings: Map<number, { cost: number; at: number }>;
 }
 
-interface RequestEntry {
-  cost: number;
-  worker_id: string | null;
-  first_seen: number;
-  touched: number;
-  expires: number;
-}
-
 type PersistedWorker = Omit<WorkerRecord, "pendings" | "pending_load">;
 
 /** Who reports, as the Worker authenticated it (never the mtoken). */
@@ -85,15 +78,12 @@ export class EndpointObject extends DurableObject<Env> {
   private config: { value: RoutingConfig | null; loadedAt: number } | undefined;
   private configLoading: Promise<RoutingConfig | null> | undefined;
   private readonly workers = new Map<string, WorkerRecord>();
-  private readonly requests = new Map<number, RequestEntry>();
+  private readonly requests = new RequestLedger((idx, workerId) => this.unassigned(idx, workerId));
   private readonly history = new LoadHistory();
   private readonly waiters = new Set<() => void>();
   private readonly rate: KeyRateLimit;
   private held = 0;
   private lastScaleNow = 0;
-  /** Second → request ids whose replay timeout ends then (see sweepRequests). */
-  private readonly expiry = new Map<number, number[]>();
-  private swept = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -127,14 +117,9 @@ export class EndpointObject extends DurableObject<Env> {
     if (retry > 0) return { kind: "rate_limited", retry_after_s: Math.ceil(retry) };
     this.noteActivity(now);
 
-    const replayS = call.replay_timeout ?? DEFAULT_REPLAY_TIMEOUT_S;
-    this.sweepRequests(now);
-    let idx = call.request_idx ?? 0;
-    let entry = idx > 0 ? this.requests.get(idx) : undefined;
-    if (!entry) {
-      idx = this.nextSeq();
-      entry = { cost: call.cost, worker_id: null, first_seen: now, touched: now, expires: now + replayS * 1000 };
-      this.scheduleExpiry(idx, entry.expires);
+    const replayMs = (call.replay_timeout ?? DEFAULT_REPLAY_TIMEOUT_S) * 1000;
+    const { idx, entry, fresh } = this.requests.open(call.request_idx, call.cost, now, replayMs, () => this.nextSeq());
+    if (fresh) {
       const bucket = this.bucket(now);
       bucket.arrived += call.cost;
       bucket.requests += 1;
@@ -143,17 +128,7 @@ export class EndpointObject extends DurableObject<Env> {
         demand.arrived += call.cost;
         demand.requests += 1;
       }
-    } else {
-      // A re-poll or a retry elsewhere: the request's load moves, it is never added twice.
-      this.unassign(idx, entry);
-      this.requests.delete(idx);
-      entry.touched = now;
-      if (now + replayS * 1000 > entry.expires) {
-        entry.expires = now + replayS * 1000;
-        this.scheduleExpiry(idx, entry.expires);
-      }
     }
-    this.requests.set(idx, entry);
 
     if (config.params.endpoint_state === "stopped") {
       return { kind: "waiting", status: "endpoint stopped", request_idx: idx, queue_position: 0 };
@@ -174,7 +149,9 @@ export class EndpointObject extends DurableObject<Env> {
         });
         if (pick.kind === "worker") {
           const w = pick.worker as WorkerRecord;
-          this.assign(idx, entry, w, t);
+          this.requests.assign(idx, w.id);
+          w.pendings.set(idx, { cost: entry.cost, at: t });
+          w.pending_load += entry.cost;
           const routed = LoadHistory.group(this.bucket(t), w.group);
           routed.routed += 1;
           routed.routed_workload += entry.cost;
@@ -183,7 +160,7 @@ export class EndpointObject extends DurableObject<Env> {
         }
         if (config.params.endpoint_state === "active") this.askForCapacity(call.endpoint, pick.status, t);
         if (t >= deadline || !this.requests.has(idx)) {
-          return { kind: "waiting", status: pick.status, request_idx: idx, queue_position: this.queuePosition(idx, entry) };
+          return { kind: "waiting", status: pick.status, request_idx: idx, queue_position: this.requests.queuePosition(idx, entry) };
         }
         await this.changeOrTimeout(deadline - t);
       }
@@ -248,14 +225,7 @@ export class EndpointObject extends DurableObject<Env> {
     const w = this.workers.get(workerId);
     let done = 0;
     for (const idx of requestIdxs) {
-      const entry = this.requests.get(idx);
-      if (entry && entry.worker_id === workerId) {
-        this.unassign(idx, entry);
-        this.requests.delete(idx);
-        done++;
-      } else if (w?.pendings.delete(idx)) {
-        done++;
-      }
+      if (this.requests.finish(idx, workerId) || w?.pendings.delete(idx)) done++;
     }
     if (w) this.recomputePending(w);
     if (done > 0) this.wake();
@@ -265,21 +235,13 @@ export class EndpointObject extends DurableObject<Env> {
   /** The load picture the scaler decides from. */
   async snapshot(): Promise<EndpointSnapshot> {
     const now = Date.now();
-    this.sweepRequests(now);
-    let requests = 0;
-    let workload = 0;
-    for (const r of this.requests.values()) {
-      if (r.worker_id === null && now - r.touched <= WAITING_WINDOW_MS) {
-        requests++;
-        workload += r.cost;
-      }
-    }
+    const waiting = this.requests.waiting(now, WAITING_WINDOW_MS);
     return {
       endpoint: this.config?.value?.name ?? this.ctx.id.name ?? "",
       now,
       workers: this.workerList(now),
       buckets: this.history.buckets.map((b) => ({ ...b })),
-      waiting: { requests, workload },
+      waiting,
       last_request_at: this.lastRequestAt,
     };
   }
@@ -380,7 +342,7 @@ export class EndpointObject extends DurableObject<Env> {
       log("info", "endpoint recreated: forgetting the old endpoint's workers", { workers: this.workers.size });
       this.workers.clear();
       this.write(`DELETE FROM workers`);
-      for (const [idx, entry] of this.requests) if (entry.worker_id !== null) this.requests.delete(idx);
+      this.requests.dropAssigned();
     }
     this.endpointId = id;
     this.write(`INSERT OR REPLACE INTO meta (key, value) VALUES ('endpoint_id', ?)`, String(id));
@@ -403,61 +365,16 @@ export class EndpointObject extends DurableObject<Env> {
     }
   }
 
-  private assign(idx: number, entry: RequestEntry, w: WorkerRecord, now: number): void {
-    entry.worker_id = w.id;
-    w.pendings.set(idx, { cost: entry.cost, at: now });
-    w.pending_load += entry.cost;
-  }
-
-  private unassign(idx: number, entry: RequestEntry): void {
-    if (entry.worker_id === null) return;
-    const w = this.workers.get(entry.worker_id);
+  /** A request left this worker (re-polled elsewhere, finished or expired): its routed load goes. */
+  private unassigned(idx: number, workerId: string): void {
+    const w = this.workers.get(workerId);
     if (w?.pendings.delete(idx)) this.recomputePending(w);
-    entry.worker_id = null;
   }
 
   private recomputePending(w: WorkerRecord): void {
     let sum = 0;
     for (const p of w.pendings.values()) sum += p.cost;
     w.pending_load = sum;
-  }
-
-  /** Schedules `idx` to be checked for expiry in the second its replay timeout ends. */
-  private scheduleExpiry(idx: number, expires: number): void {
-    const second = Math.ceil(expires / 1000);
-    const slot = this.expiry.get(second);
-    if (slot) slot.push(idx);
-    else this.expiry.set(second, [idx]);
-  }
-
-  /**
-   * Drops requests past their replay timeout. A timing wheel of one slot per second makes this
-   * O(expired) rather than a pass over every live request; a slot's entries are re-checked because
-   * a re-poll may have extended an entry's life since it was scheduled.
-   */
-  private sweepRequests(now: number): void {
-    const until = Math.floor(now / 1000);
-    if (until <= this.swept) return;
-    for (const [second, idxs] of this.expiry) {
-      if (second > until) continue;
-      this.expiry.delete(second);
-      for (const idx of idxs) {
-        const r = this.requests.get(idx);
-        if (r && r.expires <= now) {
-          this.unassign(idx, r);
-          this.requests.delete(idx);
-        }
-      }
-    }
-    this.swept = until;
-  }
-
-  private queuePosition(idx: number, entry: RequestEntry): number {
-    let ahead = 0;
-    for (const [other, r] of this.requests) {
-      if (other !== idx && r.worker_id === null && r.first_seen < entry.first_seen) ahead++;
-    }
-    return ahead;
   }
 
   private bucket(now: number): LoadBucket {
