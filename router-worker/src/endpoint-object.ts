@@ -1,14 +1,15 @@
 // One Durable Object per endpoint: the live state of its workers and the routing decision.
 // Coarse typed RPC methods (route, report, finish, snapshot, workers, reload), each a whole job.
-// Durable in its SQLite: the reqnum counter (reserved in blocks, so a restart never reuses one)
-// and each worker's last report (so routing resumes at once after an eviction).
+// Durable in its SQLite: the reqnum counter (reserved in blocks, so a restart never reuses one),
+// each worker's last report (so routing resumes at once after an eviction) and the load history's
+// closed 10-s buckets (so the scaler's forecast survives one; one row written per bucket).
 import { DurableObject } from "cloudflare:workers";
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { groupByShare, pickAcrossGroups } from "../../core/group-routing.ts";
 import { KeyRateLimit } from "../../core/key-rate-limit.ts";
 import { RequestLedger } from "../../core/request-ledger.ts";
 import { phaseOf, type LiveWorker } from "../../core/routing.ts";
-import type { EndpointSnapshot, LoadBucket, WorkerSnapshot } from "../../core/snapshot.ts";
+import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, LoadBucket, type EndpointSnapshot, type WorkerSnapshot } from "../../core/snapshot.ts";
 import type { WorkerStatus } from "../../core/wire.ts";
 import { log } from "../../core/log.ts";
 import { loadConfig, type RouterConfig } from "./config.ts";
@@ -27,6 +28,8 @@ const SCALE_NOW_INTERVAL_MS = 5_000;
 /** A request without a worker counts as waiting at the edge for this long after its last poll. */
 const WAITING_WINDOW_MS = 10_000;
 const DEFAULT_REPLAY_TIMEOUT_S = 60;
+/** The load history's closed buckets (see LoadHistory), so an eviction does not blind the scaler. */
+const LOAD_BUCKETS_TABLE = `CREATE TABLE IF NOT EXISTS load_buckets (start INTEGER PRIMARY KEY, bucket TEXT NOT NULL)`;
 
 export interface RouteCall {
   endpoint: string;
@@ -79,7 +82,7 @@ export class EndpointObject extends DurableObject<Env> {
   private configLoading: Promise<RoutingConfig | null> | undefined;
   private readonly workers = new Map<string, WorkerRecord>();
   private readonly requests = new RequestLedger((idx, workerId) => this.unassigned(idx, workerId));
-  private readonly history = new LoadHistory();
+  private readonly history: LoadHistory;
   private readonly waiters = new Set<() => void>();
   private readonly rate: KeyRateLimit;
   private held = 0;
@@ -90,10 +93,14 @@ export class EndpointObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.settings = loadConfig(env);
     this.rate = new KeyRateLimit(this.settings.ROUTE_RATE_PER_KEY);
+    const keep = (b: LoadBucket) => this.keepBucket(b);
     // Tables are created by the first write, which only an existing endpoint makes: a /route/ call
     // naming an unknown endpoint leaves nothing stored (anyone can send those, without a key).
     this.tablesReady = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'workers')`).one().n === 2;
-    if (!this.tablesReady) return;
+    if (!this.tablesReady) {
+      this.history = new LoadHistory([], keep);
+      return;
+    }
     for (const row of this.sql.exec<{ key: string; value: string }>(`SELECT key, value FROM meta`)) {
       if (row.key === "seq_ceiling") this.seq = this.seqCeiling = Number(row.value);
       if (row.key === "last_request_at") this.lastRequestAt = this.lastRequestPersisted = Number(row.value);
@@ -103,6 +110,7 @@ export class EndpointObject extends DurableObject<Env> {
       const w = JSON.parse(row.state) as PersistedWorker;
       this.workers.set(w.id, { ...w, group: w.group ?? "", pending_load: 0, pendings: new Map() });
     }
+    this.history = new LoadHistory(this.storedBuckets(Date.now()), keep);
   }
 
   // ------------------------------------------------------------------ RPC
@@ -320,9 +328,33 @@ export class EndpointObject extends DurableObject<Env> {
     if (!this.tablesReady) {
       this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, state TEXT NOT NULL)`);
+      this.sql.exec(LOAD_BUCKETS_TABLE);
       this.tablesReady = true;
     }
     this.sql.exec(query, ...bindings);
+  }
+
+  /** A closed bucket of the load history, stored; those older than the history's hour go. */
+  private keepBucket(bucket: LoadBucket): void {
+    this.write(`INSERT OR REPLACE INTO load_buckets (start, bucket) VALUES (?, ?)`, bucket.start, JSON.stringify(bucket));
+    this.write(`DELETE FROM load_buckets WHERE start <= ?`, bucket.start - LOAD_HISTORY_BUCKETS * LOAD_BUCKET_MS);
+  }
+
+  /** The stored buckets of the last hour, oldest first; a row that does not parse is skipped. */
+  private storedBuckets(now: number): LoadBucket[] {
+    // Objects whose tables predate the stored history get its table here.
+    this.sql.exec(LOAD_BUCKETS_TABLE);
+    const since = now - LOAD_HISTORY_BUCKETS * LOAD_BUCKET_MS;
+    const out: LoadBucket[] = [];
+    for (const row of this.sql.exec<{ bucket: string }>(`SELECT bucket FROM load_buckets WHERE start > ? ORDER BY start`, since)) {
+      try {
+        const parsed = LoadBucket.safeParse(JSON.parse(row.bucket));
+        if (parsed.success) out.push(parsed.data);
+      } catch {
+        // not JSON: skipped like any row that does not parse
+      }
+    }
+    return out;
   }
 
   /** Whether the reporting worker was created for the endpoint this object serves now. */

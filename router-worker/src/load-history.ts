@@ -1,6 +1,8 @@
-// An endpoint's last hour of load, kept by its Durable Object in memory: 10-s buckets (arrived,
-// served, rejected, held, per group), and the expected queue wait at routing per group. The scaler
-// forecasts from the buckets; the per-group metrics are computed from both.
+// An endpoint's last hour of load, kept by its Durable Object: 10-s buckets (arrived, served,
+// rejected, held, per group), and the expected queue wait at routing per group. The scaler forecasts
+// from the buckets; the per-group metrics are computed from both. Each bucket is handed to `onClose`
+// once the next one starts (the object stores it), so an eviction or a deploy loses at most the open
+// bucket, not the hour the scaler's long window needs; the waits stay in memory.
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, type GroupBucket, type LoadBucket } from "../../core/snapshot.ts";
 
@@ -15,15 +17,24 @@ export interface GroupMember {
 }
 
 export class LoadHistory {
-  readonly buckets: LoadBucket[] = [];
+  readonly buckets: LoadBucket[];
   /** Per group, the last WAIT_SAMPLES waits; once full, `next` is the slot the next one overwrites. */
   private readonly waits = new Map<string, { samples: number[]; next: number }>();
+
+  /** `restored`: closed buckets kept from before (oldest first); `onClose` gets each bucket once it is final. */
+  constructor(
+    restored: readonly LoadBucket[] = [],
+    private readonly onClose: (bucket: LoadBucket) => void = () => {},
+  ) {
+    this.buckets = restored.slice(-LOAD_HISTORY_BUCKETS);
+  }
 
   /** The bucket `now` falls in, started (with the hot capacity of that moment) if it is new. */
   at(now: number, hotCapacity: () => number): LoadBucket {
     const start = now - (now % LOAD_BUCKET_MS);
     const last = this.buckets[this.buckets.length - 1];
     if (last && last.start === start) return last;
+    if (last) this.onClose(last);
     const fresh: LoadBucket = { start, arrived: 0, requests: 0, served: 0, rejected: 0, held_peak: 0, hot_capacity: hotCapacity() };
     this.buckets.push(fresh);
     if (this.buckets.length > LOAD_HISTORY_BUCKETS) this.buckets.shift();

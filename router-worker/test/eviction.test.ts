@@ -7,6 +7,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { keyLookup, verifyToken, type Jwks } from "../../core/token.ts";
+import { LOAD_BUCKET_MS } from "../../core/snapshot.ts";
 import { adminCall, call, json, makeEndpoint, postJson, readyWorker, report, routeOk, stub } from "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -114,4 +115,23 @@ describe("endpoint object evicted repeatedly under traffic", () => {
     expect(answer.reqnum).toBeGreaterThan(0);
     expect(answer.url).toBeTruthy();
   });
+
+  it("keeps the load history's closed buckets across an eviction, so the scaler's forecast is not blinded", async () => {
+    const { name, apiKey } = await makeEndpoint();
+    await readyWorker(name, 3111);
+    // Start in a fresh 10-s bucket with time to spare, so the five calls land in one bucket.
+    const sinceStart = Date.now() % LOAD_BUCKET_MS;
+    if (sinceStart > LOAD_BUCKET_MS / 2) await sleep(LOAD_BUCKET_MS - sinceStart + 20);
+    for (let i = 0; i < 5; i++) await routeOk(name, apiKey, { cost: 3 });
+    const before = (await stub(name).snapshot()).buckets.find((b) => b.requests === 5);
+    expect(before).toMatchObject({ arrived: 15, requests: 5 });
+    // The bucket closes when the next one starts (here with a call in the next bucket); then evict.
+    await sleep(LOAD_BUCKET_MS - (Date.now() % LOAD_BUCKET_MS) + 20);
+    await routeOk(name, apiKey, { cost: 1 });
+    await evict(name);
+    const after = await stub(name).snapshot();
+    expect(after.buckets.find((b) => b.start === before!.start)).toEqual(before);
+    // What was open at the eviction is lost (at most one bucket): the single call after it.
+    expect(after.buckets.some((b) => b.requests === 1 && b.arrived === 1)).toBe(false);
+  }, 40_000);
 });
