@@ -1,5 +1,6 @@
 // The routing decision, pure: which worker gets the next request. Run by the endpoint's Durable
 // Object on every /route/ and by the autoscaling simulator, so both route the same way.
+import type { WorkerSnapshot } from "./snapshot.ts";
 
 export type WorkerPhase = "loading" | "ready" | "draining" | "error" | "stale";
 
@@ -35,6 +36,34 @@ export function phaseOf(w: LiveWorker, now: number, staleAfterMs: number): Worke
   if (w.reported === "draining" || w.drained) return "draining";
   if (w.reported === "ready" && w.url !== null && w.max_perf > 0) return "ready";
   return "loading";
+}
+
+/** What a worker's snapshot adds to the live record (`group`: its group id as a string, "" for none). */
+export interface SnapshotDetails {
+  loadtime: number;
+  gpu_name: string | null;
+  error_msg?: string;
+  version?: string | null;
+  group?: string;
+}
+
+/** A live worker as the scaler and the admin API see it (the router object and the simulator alike). */
+export function workerSnapshot(w: LiveWorker & SnapshotDetails, now: number, staleAfterMs: number): WorkerSnapshot {
+  return {
+    id: w.id,
+    url: w.url,
+    phase: phaseOf(w, now, staleAfterMs),
+    cur_load: w.cur_load,
+    pending_load: w.pending_load,
+    max_perf: w.max_perf,
+    last_report_age_s: Math.max(0, (now - w.last_report_at) / 1000),
+    loadtime: w.loadtime,
+    error_msg: w.error_msg ?? "",
+    gpu_name: w.gpu_name,
+    version: w.version ?? null,
+    drained: Boolean(w.drained),
+    ...(w.group === undefined ? {} : { group_id: w.group === "" ? null : Number(w.group) }),
+  };
 }
 
 /** Seconds of work ahead of a request of `cost` on this worker. */

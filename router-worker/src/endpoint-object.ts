@@ -3,23 +3,24 @@
 // Durable in its SQLite: the reqnum counter (reserved in blocks, so a restart never reuses one),
 // each worker's last report (so routing resumes at once after an eviction) and the load history's
 // closed 10-s buckets (so the scaler's forecast survives one; one row written per bucket).
+// The parts it coordinates: its workers (worker-roster.ts), the requests in flight
+// (core/request-ledger.ts), the load history (load-history.ts) and the per-key limit (core/key-rate-limit.ts).
 import { DurableObject } from "cloudflare:workers";
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { groupByShare, pickAcrossGroups } from "../../core/group-routing.ts";
 import { KeyRateLimit } from "../../core/key-rate-limit.ts";
 import { RequestLedger } from "../../core/request-ledger.ts";
-import { phaseOf, type LiveWorker } from "../../core/routing.ts";
+import { phaseOf } from "../../core/routing.ts";
 import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, LoadBucket, type EndpointSnapshot, type WorkerSnapshot } from "../../core/snapshot.ts";
 import type { WorkerStatus } from "../../core/wire.ts";
 import { log } from "../../core/log.ts";
+import { WorkerRoster, type WorkerRecord } from "./worker-roster.ts";
 import { loadConfig, type RouterConfig } from "./config.ts";
 import { database, loadRoutingConfig, type RoutingConfig } from "./endpoint-store.ts";
 import { LoadHistory } from "./load-history.ts";
 
 /** reqnums are reserved this many at a time: one storage write per block, none per route. */
 const SEQ_BLOCK = 1024;
-/** Routed load not yet seen in a report is forgotten after this long (the client never came, or finished). */
-const PENDING_GRACE_MS = 5_000;
 /** D1 is re-read at least this often, even if an admin change failed to reach us. */
 const CONFIG_TTL_MS = 60_000;
 const MISSING_CONFIG_TTL_MS = 5_000;
@@ -46,19 +47,6 @@ export type RouteOutcome =
   | { kind: "unauthorized" }
   | { kind: "rate_limited"; retry_after_s: number };
 
-interface WorkerRecord extends LiveWorker {
-  /** Worker group id as a string ("" when it belongs to none). */
-  group: string;
-  loadtime: number;
-  error_msg: string;
-  gpu_name: string | null;
-  version: string | null;
-  /** request_idx → routed load not yet in a report. Memory only. */
-  pendings: Map<number, { cost: number; at: number }>;
-}
-
-type PersistedWorker = Omit<WorkerRecord, "pendings" | "pending_load">;
-
 /** Who reports, as the Worker authenticated it (never the mtoken). */
 export interface ReportingWorker {
   id: string;
@@ -80,8 +68,8 @@ export class EndpointObject extends DurableObject<Env> {
   private endpointId: number | null = null;
   private config: { value: RoutingConfig | null; loadedAt: number } | undefined;
   private configLoading: Promise<RoutingConfig | null> | undefined;
-  private readonly workers = new Map<string, WorkerRecord>();
-  private readonly requests = new RequestLedger((idx, workerId) => this.unassigned(idx, workerId));
+  private readonly workers: WorkerRoster;
+  private readonly requests = new RequestLedger((idx, workerId) => this.workers.dropPending(workerId, idx));
   private readonly history: LoadHistory;
   private readonly waiters = new Set<() => void>();
   private readonly rate: KeyRateLimit;
@@ -93,6 +81,7 @@ export class EndpointObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.settings = loadConfig(env);
     this.rate = new KeyRateLimit(this.settings.ROUTE_RATE_PER_KEY);
+    this.workers = new WorkerRoster(this.settings.STALE_AFTER_MS, (query, ...bindings) => this.write(query, ...bindings));
     const keep = (b: LoadBucket) => this.keepBucket(b);
     // Tables are created by the first write, which only an existing endpoint makes: a /route/ call
     // naming an unknown endpoint leaves nothing stored (anyone can send those, without a key).
@@ -106,10 +95,7 @@ export class EndpointObject extends DurableObject<Env> {
       if (row.key === "last_request_at") this.lastRequestAt = this.lastRequestPersisted = Number(row.value);
       if (row.key === "endpoint_id") this.endpointId = Number(row.value);
     }
-    for (const row of this.sql.exec<{ state: string }>(`SELECT state FROM workers`)) {
-      const w = JSON.parse(row.state) as PersistedWorker;
-      this.workers.set(w.id, { ...w, group: w.group ?? "", pending_load: 0, pendings: new Map() });
-    }
+    this.workers.restore(this.sql.exec<{ state: string }>(`SELECT state FROM workers`));
     this.history = new LoadHistory(this.storedBuckets(Date.now()), keep);
   }
 
@@ -149,7 +135,7 @@ export class EndpointObject extends DurableObject<Env> {
     try {
       for (;;) {
         const t = Date.now();
-        const members = this.workersByGroup(config.groups);
+        const members = this.workers.byGroup(config.groups);
         const pick = pickAcrossGroups(config.groups, members, entry.cost, idx, {
           now: t,
           staleAfterMs: this.settings.STALE_AFTER_MS,
@@ -158,8 +144,7 @@ export class EndpointObject extends DurableObject<Env> {
         if (pick.kind === "worker") {
           const w = pick.worker as WorkerRecord;
           this.requests.assign(idx, w.id);
-          w.pendings.set(idx, { cost: entry.cost, at: t });
-          w.pending_load += entry.cost;
+          this.workers.addPending(w, idx, entry.cost, t);
           const routed = LoadHistory.group(this.bucket(t), w.group);
           routed.routed += 1;
           routed.routed_workload += entry.cost;
@@ -185,42 +170,15 @@ export class EndpointObject extends DurableObject<Env> {
    */
   async report(worker: ReportingWorker, status: Omit<WorkerStatus, "mtoken">): Promise<boolean> {
     if (!(await this.serves(worker))) return false;
-    const { id: workerId, group } = worker;
     const now = Date.now();
-    const prev = this.workers.get(workerId);
-    const reported: WorkerRecord["reported"] =
-      status.state ?? (status.error_msg ? "error" : status.loadtime > 0 && status.max_perf > 0 ? "ready" : "loading");
-    const w: WorkerRecord = {
-      id: workerId,
-      url: status.url ?? prev?.url ?? null,
-      reported,
-      cur_load: status.cur_load,
-      pending_load: 0,
-      max_perf: status.max_perf,
-      last_report_at: now,
-      loadtime: status.loadtime,
-      error_msg: status.error_msg,
-      gpu_name: status.gpu_name ?? prev?.gpu_name ?? null,
-      version: status.version ?? prev?.version ?? null,
-      pendings: prev?.pendings ?? new Map(),
-      drained: prev?.drained ?? false,
-      group: group ?? prev?.group ?? "",
-    };
-    const working = new Set(status.working_request_idxs ?? []);
-    for (const [idx, p] of w.pendings) {
-      if (working.has(idx) || p.at < now - PENDING_GRACE_MS) w.pendings.delete(idx);
-    }
-    this.recomputePending(w);
-    this.workers.set(workerId, w);
+    const { worker: w, before } = this.workers.report(worker.id, worker.group, status, now);
     const bucket = this.bucket(now);
     bucket.served += status.cur_perf;
     bucket.rejected += status.rej_load;
     if (w.group !== "") LoadHistory.group(bucket, w.group).served += status.cur_perf;
-    bucket.hot_capacity = this.readyCapacity(now);
-    const { pendings: _p, pending_load: _l, ...persisted } = w;
-    this.write(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, workerId, JSON.stringify(persisted));
-    if (prev?.reported !== reported) {
-      log("info", "worker state", { worker: workerId, state: reported, error: status.error_msg || undefined });
+    bucket.hot_capacity = this.workers.readyCapacity(now);
+    if (before !== w.reported) {
+      log("info", "worker state", { worker: w.id, state: w.reported, error: status.error_msg || undefined });
     }
     if (phaseOf(w, now, this.settings.STALE_AFTER_MS) === "ready") this.wake();
     return true;
@@ -229,13 +187,10 @@ export class EndpointObject extends DurableObject<Env> {
   /** `/delete_requests/`: the worker finished these requests (null: it belongs to another endpoint of this name). */
   async finish(worker: ReportingWorker, requestIdxs: number[]): Promise<number | null> {
     if (!(await this.serves(worker))) return null;
-    const workerId = worker.id;
-    const w = this.workers.get(workerId);
     let done = 0;
     for (const idx of requestIdxs) {
-      if (this.requests.finish(idx, workerId) || w?.pendings.delete(idx)) done++;
+      if (this.requests.finish(idx, worker.id) || this.workers.dropPending(worker.id, idx)) done++;
     }
-    if (w) this.recomputePending(w);
     if (done > 0) this.wake();
     return done;
   }
@@ -247,7 +202,7 @@ export class EndpointObject extends DurableObject<Env> {
     return {
       endpoint: this.config?.value?.name ?? this.ctx.id.name ?? "",
       now,
-      workers: this.workerList(now),
+      workers: this.workers.list(now),
       buckets: this.history.buckets.map((b) => ({ ...b })),
       waiting,
       last_request_at: this.lastRequestAt,
@@ -256,7 +211,7 @@ export class EndpointObject extends DurableObject<Env> {
 
   /** Live workers, for the admin API. */
   async listWorkers(): Promise<WorkerSnapshot[]> {
-    return this.workerList(Date.now());
+    return this.workers.list(Date.now());
   }
 
   /**
@@ -264,24 +219,14 @@ export class EndpointObject extends DurableObject<Env> {
    * scaler releases a drained worker once it is idle. Unknown ids are ignored.
    */
   async setDrain(workerIds: string[], drained: boolean): Promise<number> {
-    let changed = 0;
-    for (const id of workerIds) {
-      const w = this.workers.get(id);
-      if (!w || Boolean(w.drained) === drained) continue;
-      w.drained = drained;
-      const { pendings: _p, pending_load: _l, ...persisted } = w;
-      this.write(`INSERT OR REPLACE INTO workers (id, state) VALUES (?, ?)`, id, JSON.stringify(persisted));
-      changed++;
-    }
+    const changed = this.workers.setDrain(workerIds, drained);
     if (changed > 0 && !drained) this.wake();
     return changed;
   }
 
   /** Forget a worker that was released (the scaler destroyed it, or an admin detached it). */
   async forget(workerId: string): Promise<boolean> {
-    const had = this.workers.delete(workerId);
-    this.write(`DELETE FROM workers WHERE id = ?`, workerId);
-    return had;
+    return this.workers.forget(workerId);
   }
 
   /** The cheapest possible call: what a round trip to this object costs (benchmarks, health checks). */
@@ -291,7 +236,7 @@ export class EndpointObject extends DurableObject<Env> {
 
   /** One worker group's figures over the last hour, from the load history (the admin API adds cost). */
   async groupMetrics(group: string): Promise<GroupTraffic> {
-    return this.history.groupTraffic(group, [...this.workers.values()].filter((w) => w.group === group), Date.now());
+    return this.history.groupTraffic(group, this.workers.members(group), Date.now());
   }
 
   /** Drops the cached endpoint configuration; the next call re-reads D1. */
@@ -373,7 +318,6 @@ export class EndpointObject extends DurableObject<Env> {
     if (this.endpointId !== null && this.workers.size > 0) {
       log("info", "endpoint recreated: forgetting the old endpoint's workers", { workers: this.workers.size });
       this.workers.clear();
-      this.write(`DELETE FROM workers`);
       this.requests.dropAssigned();
     }
     this.endpointId = id;
@@ -397,46 +341,13 @@ export class EndpointObject extends DurableObject<Env> {
     }
   }
 
-  /** A request left this worker (re-polled elsewhere, finished or expired): its routed load goes. */
-  private unassigned(idx: number, workerId: string): void {
-    const w = this.workers.get(workerId);
-    if (w?.pendings.delete(idx)) this.recomputePending(w);
-  }
-
-  private recomputePending(w: WorkerRecord): void {
-    let sum = 0;
-    for (const p of w.pendings.values()) sum += p.cost;
-    w.pending_load = sum;
-  }
-
   private bucket(now: number): LoadBucket {
-    return this.history.at(now, () => this.readyCapacity(now));
+    return this.history.at(now, () => this.workers.readyCapacity(now));
   }
 
-  /** Σ max_perf of the workers routing would pick from now (the capacity history the dashboard charts). */
-  private readyCapacity(now: number): number {
-    let sum = 0;
-    for (const w of this.workers.values()) if (phaseOf(w, now, this.settings.STALE_AFTER_MS) === "ready") sum += w.max_perf;
-    return sum;
-  }
 
-  /**
-   * A group's workers (null: the ungrouped ones); workers of a group the endpoint no longer lists
-   * count as ungrouped. An endpoint without groups (the common case) has only ungrouped workers: no
-   * grouping is built for each request then.
-   */
-  private workersByGroup(groups: readonly { name: string }[]): (group: string | null) => Iterable<WorkerRecord> {
-    if (groups.length === 0) return (g) => (g === null || g === "" ? this.workers.values() : []);
-    const known = new Set(groups.map((g) => g.name));
-    const out = new Map<string, WorkerRecord[]>();
-    for (const w of this.workers.values()) {
-      const key = known.has(w.group) ? w.group : "";
-      const list = out.get(key);
-      if (list) list.push(w);
-      else out.set(key, [w]);
-    }
-    return (g) => out.get(g ?? "") ?? [];
-  }
+
+
 
   private changeOrTimeout(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -462,25 +373,5 @@ export class EndpointObject extends DurableObject<Env> {
       log("warn", "scale-now call failed", { endpoint, error: String(e) }),
     );
     this.ctx.waitUntil(call);
-  }
-
-  private workerList(now: number): WorkerSnapshot[] {
-    return [...this.workers.values()]
-      .map((w) => ({
-        id: w.id,
-        url: w.url,
-        phase: phaseOf(w, now, this.settings.STALE_AFTER_MS),
-        cur_load: w.cur_load,
-        pending_load: w.pending_load,
-        max_perf: w.max_perf,
-        last_report_age_s: Math.max(0, (now - w.last_report_at) / 1000),
-        loadtime: w.loadtime,
-        error_msg: w.error_msg,
-        gpu_name: w.gpu_name,
-        version: w.version,
-        drained: Boolean(w.drained),
-        group_id: w.group === "" ? null : Number(w.group),
-      }))
-      .sort((a, b) => a.id.localeCompare(b.id));
   }
 }

@@ -2,9 +2,8 @@
 // (reports every second, pending load of what it routed since), its 10-s load buckets, the requests
 // held at the edge, and the snapshot the scaler reads. The routing decision itself is core's
 // `pickWorker`; the bookkeeping around it follows router-worker/src/endpoint-object.ts.
-import { pickWorker, type LiveWorker } from "../../core/routing.ts";
+import { pickWorker, workerSnapshot, type LiveWorker } from "../../core/routing.ts";
 import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, type EndpointSnapshot, type LoadBucket, type WorkerSnapshot } from "../../core/snapshot.ts";
-import { phaseOf } from "../../core/routing.ts";
 import type { GpuWorker } from "./gpu-worker.ts";
 import type { SimRequest } from "./request-state.ts";
 
@@ -161,20 +160,7 @@ export class EdgeRouter {
       }
     }
     const workers: WorkerSnapshot[] = [...this.records.values()]
-      .map((w) => ({
-        id: w.id,
-        url: w.url,
-        phase: phaseOf(w, now, this.staleAfterMs),
-        cur_load: w.cur_load,
-        pending_load: w.pending_load,
-        max_perf: w.max_perf,
-        last_report_age_s: Math.max(0, (now - w.last_report_at) / 1000),
-        loadtime: w.loadtime,
-        error_msg: "",
-        gpu_name: w.gpu_name,
-        version: null,
-        drained: w.drained === true,
-      }))
+      .map((w) => workerSnapshot(w, now, this.staleAfterMs))
       .sort((a, b) => a.id.localeCompare(b.id));
     return { endpoint: this.endpoint, now, workers, buckets: this.buckets, waiting: { requests, workload }, last_request_at: this.lastRequestAt };
   }
