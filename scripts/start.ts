@@ -28,6 +28,9 @@ if (!parsed.success) {
   process.exit(2);
 }
 const env = parsed.data;
+// Wrangler's config warnings are about deploying, not about this stack: its "secrets" field is
+// experimental, and it names VAST_API_KEY missing from .dev.vars though the stack supplies it itself.
+if (env.VERBOSE === "0") process.env.WRANGLER_LOG ??= "error";
 const stateDir = resolve(ROOT, env.STATE_DIR);
 mkdirSync(stateDir, { recursive: true });
 
@@ -83,11 +86,20 @@ async function stop(code: number): Promise<never> {
   console.log("stopped.");
   process.exit(code);
 }
+let firstSignalAt = 0;
 function onSignals(): void {
   // Miniflare installs its own exit-on-signal hook; ours disposes everything in order, so it goes alone.
+  // Always listening: a signal with no listener kills the process at once, exit hooks and all, which
+  // left the Workers' runtime and an instance's processes running. One Ctrl-C can arrive twice (the
+  // terminal signals npm, tsx and this process together, and tsx relays it): a repeat within a
+  // second is that echo; a later one forces the exit (the exit hooks still stop every process).
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.removeAllListeners(sig);
-    process.once(sig, () => void stop(0));
+    process.on(sig, () => {
+      if (stopping && Date.now() - firstSignalAt < 1_000) return;
+      if (!stopping) firstSignalAt = Date.now();
+      void stop(0);
+    });
   }
 }
 onSignals();
@@ -136,10 +148,10 @@ The endpoint starts with no workers. Route a request and call the worker (the fi
 a worker to boot, a few seconds here):
 
 R=${routerUrl}; K=${demo.apiKey}; I=0
-until A=$(curl -s $R/route/ -H 'content-type: application/json' -d '{"endpoint":"${demo.endpoint}","api_key":"'$K'","cost":64,"request_idx":'$I'}'); echo "$A" | grep -q '"url"'; do
+until A=$(curl -s $R/route/ -H 'content-type: application/json' -d '{"endpoint":"${demo.endpoint}","api_key":"'$K'","cost":64,"request_idx":'$I'}'); echo "$A" | grep -qE '"url"|"error'; do
   echo "$A"; I=$(echo "$A" | sed -E 's/.*"request_idx":([0-9]+).*/\\1/'); sleep 1; done
-U=$(echo "$A" | sed -E 's/.*"url":"([^"]+)".*/\\1/')
-curl -s $U/v1/completions -H 'content-type: application/json' -d '{"auth_data":'"$A"',"payload":{"model":"demo","prompt":"Hello","max_tokens":32}}'
+U=$(echo "$A" | sed -nE 's/.*"url":"([^"]+)".*/\\1/p')
+if [ -n "$U" ]; then curl -s $U/v1/completions -H 'content-type: application/json' -d '{"auth_data":'"$A"',"payload":{"model":"demo","prompt":"Hello","max_tokens":32}}'; else echo "$A"; fi
 
 Or: npm run demo (a burst with a live status line), python3 demo/client.py "your prompt".
 Ctrl-C stops everything.`);

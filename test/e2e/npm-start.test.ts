@@ -1,5 +1,5 @@
 // `npm start` as a user runs it: it prints the lines scripts read, the printed key routes a completion
-// from zero workers, a second start on the same state says the first is running, and SIGTERM stops
+// from zero workers, the printed curl snippet works as pasted, a second start on the same state says the first is running, and SIGTERM stops
 // every process the stack started (Workers' runtime, agents, model servers).
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -66,6 +66,18 @@ async function lineOf(output: () => string, key: string, timeoutMs: number): Pro
   }
 }
 
+/** Runs a shell snippet with bash (30 s at most) and returns what it printed. */
+function bash(script: string): Promise<string> {
+  return new Promise((resolveOut, reject) => {
+    const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    child.once("error", reject);
+    child.once("exit", (_code, signal) => (signal ? reject(new Error(`snippet killed by ${signal}; printed:\n${out}`)) : resolveOut(out)));
+  });
+}
+
 afterAll(() => {
   for (const c of started) if (c.exitCode === null) c.kill("SIGKILL");
   rmSync(stateDir, { recursive: true, force: true });
@@ -90,6 +102,13 @@ describe("npm start", () => {
       { cost: 8 },
     );
     expect(result.status).toBe(200);
+    // The printed snippet, pasted into a shell as it is: it routes (polling while a worker boots) and
+    // calls the worker; with a wrong key it prints the refusal and stops instead of polling for ever.
+    const snippet = first.output().match(/^R=.*?^if \[ -n "\$U" \].*$/ms)?.[0];
+    expect(snippet).toBeDefined();
+    expect(await bash(snippet!)).toMatch(/"choices":\[\{"index":0,"text":/);
+    expect(await bash(snippet!.replace(/K=\S+;/, "K=ek_wrong;"))).toContain('{"error":"Authentication failed"}');
+
     const listed = await fetch(`${router}/api/v1/endpoints/demo/workers`, { headers: { authorization: `Bearer ${adminToken}` } });
     expect(((await listed.json()) as { workers: unknown[] }).workers).toHaveLength(1);
 
@@ -99,6 +118,8 @@ describe("npm start", () => {
 
     const family = descendants(first.child.pid!);
     expect(family.length).toBeGreaterThanOrEqual(3); // workerd, an agent, a model server (and their helpers)
+    // Twice, as one Ctrl-C reaches it (the terminal's signal and tsx relaying it): still a clean stop.
+    first.child.kill("SIGTERM");
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
     const deadline = Date.now() + 15_000;
