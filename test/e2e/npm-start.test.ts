@@ -1,10 +1,12 @@
 // `npm start` as a user runs it: it prints the lines scripts read, the printed key routes a completion
-// from zero workers, the printed curl snippet works as pasted, a second start on the same state says the first is running, and SIGTERM stops
-// every process the stack started (Workers' runtime, agents, model servers).
-import { spawn, type ChildProcess } from "node:child_process";
+// from zero workers, the printed curl snippet works as pasted, a second start on the same state says
+// the first is running, and SIGTERM stops every process the stack started (Workers' runtime, agents,
+// model servers).
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { VastClient } from "../../demo/vast-client.ts";
 import { freePort } from "../../sim/vast/processes.ts";
@@ -66,17 +68,9 @@ async function lineOf(output: () => string, key: string, timeoutMs: number): Pro
   }
 }
 
+const run = promisify(execFile);
 /** Runs a shell snippet with bash (30 s at most) and returns what it printed. */
-function bash(script: string): Promise<string> {
-  return new Promise((resolveOut, reject) => {
-    const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
-    child.once("error", reject);
-    child.once("exit", (_code, signal) => (signal ? reject(new Error(`snippet killed by ${signal}; printed:\n${out}`)) : resolveOut(out)));
-  });
-}
+const bash = async (script: string) => (await run("bash", ["-c", script], { timeout: 30_000 })).stdout;
 
 afterAll(() => {
   for (const c of started) if (c.exitCode === null) c.kill("SIGKILL");
@@ -104,7 +98,7 @@ describe("npm start", () => {
     expect(result.status).toBe(200);
     // The printed snippet, pasted into a shell as it is: it routes (polling while a worker boots) and
     // calls the worker; with a wrong key it prints the refusal and stops instead of polling for ever.
-    const snippet = first.output().match(/^R=.*?^if \[ -n "\$U" \].*$/ms)?.[0];
+    const snippet = first.output().match(/^R=.*?^if \[ -n "\$U" \][^\n]*/ms)?.[0];
     expect(snippet).toBeDefined();
     expect(await bash(snippet!)).toMatch(/"choices":\[\{"index":0,"text":/);
     expect(await bash(snippet!.replace(/K=\S+;/, "K=ek_wrong;"))).toContain('{"error":"Authentication failed"}');
