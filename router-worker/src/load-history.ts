@@ -1,8 +1,9 @@
 // An endpoint's last hour of load, kept by its Durable Object: 10-s buckets (arrived, served,
 // rejected, held, per group), and the expected queue wait at routing per group. The scaler forecasts
 // from the buckets; the per-group metrics are computed from both. Each bucket is handed to `onClose`
-// once the next one starts (the object stores it), so an eviction or a deploy loses at most the open
-// bucket, not the hour the scaler's long window needs; the waits stay in memory.
+// once the next one starts (the object stores it, and stores the open one shortly after each change),
+// so an eviction or a deploy does not lose the hour the scaler's long window needs; the waits stay in
+// memory. A restored bucket that is still current stays open and goes on counting.
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, type GroupBucket, type LoadBucket } from "../../core/snapshot.ts";
 
@@ -21,7 +22,7 @@ export class LoadHistory {
   /** Per group, the last WAIT_SAMPLES waits; once full, `next` is the slot the next one overwrites. */
   private readonly waits = new Map<string, { samples: number[]; next: number }>();
 
-  /** `restored`: closed buckets kept from before (oldest first); `onClose` gets each bucket once it is final. */
+  /** `restored`: buckets kept from before (oldest first, the last may still be open); `onClose` gets each bucket once it is final. */
   constructor(
     restored: readonly LoadBucket[] = [],
     private readonly onClose: (bucket: LoadBucket) => void = () => {},

@@ -12,6 +12,12 @@ import { adminCall, call, json, makeEndpoint, postJson, readyWorker, report, rou
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits, if need be, for a fresh 10-s bucket, so a few calls land in one bucket with time to spare. */
+async function startEarlyInBucket(): Promise<void> {
+  const sinceStart = Date.now() % LOAD_BUCKET_MS;
+  if (sinceStart > LOAD_BUCKET_MS / 2) await sleep(LOAD_BUCKET_MS - sinceStart + 20);
+}
+
 async function evict(name: string): Promise<void> {
   await runInDurableObject(stub(name), (_i, state) => state.abort("test: evicted under traffic")).catch(() => undefined);
 }
@@ -119,19 +125,42 @@ describe("endpoint object evicted repeatedly under traffic", () => {
   it("keeps the load history's closed buckets across an eviction, so the scaler's forecast is not blinded", async () => {
     const { name, apiKey } = await makeEndpoint();
     await readyWorker(name, 3111);
-    // Start in a fresh 10-s bucket with time to spare, so the five calls land in one bucket.
-    const sinceStart = Date.now() % LOAD_BUCKET_MS;
-    if (sinceStart > LOAD_BUCKET_MS / 2) await sleep(LOAD_BUCKET_MS - sinceStart + 20);
+    await startEarlyInBucket();
     for (let i = 0; i < 5; i++) await routeOk(name, apiKey, { cost: 3 });
     const before = (await stub(name).snapshot()).buckets.find((b) => b.requests === 5);
     expect(before).toMatchObject({ arrived: 15, requests: 5 });
-    // The bucket closes when the next one starts (here with a call in the next bucket); then evict.
+    // The bucket closes when the next one starts (here with a call in the next bucket); then evict at once.
     await sleep(LOAD_BUCKET_MS - (Date.now() % LOAD_BUCKET_MS) + 20);
     await routeOk(name, apiKey, { cost: 1 });
     await evict(name);
     const after = await stub(name).snapshot();
     expect(after.buckets.find((b) => b.start === before!.start)).toEqual(before);
-    // What was open at the eviction is lost (at most one bucket): the single call after it.
-    expect(after.buckets.some((b) => b.requests === 1 && b.arrived === 1)).toBe(false);
+  }, 40_000);
+
+  it("keeps the open bucket too once its flush has run, and a restored current bucket goes on counting", async () => {
+    const { name, apiKey } = await makeEndpoint();
+    await readyWorker(name, 3112);
+    await startEarlyInBucket();
+    for (let i = 0; i < 5; i++) await routeOk(name, apiKey, { cost: 2 });
+    const open = (await stub(name).snapshot()).buckets.at(-1)!;
+    expect(open).toMatchObject({ arrived: 10, requests: 5 });
+    // Nothing closes it; the alarm stores it about a second after the first change.
+    const stored = async () =>
+      runInDurableObject(stub(name), (_i, state) =>
+        state.storage.sql.exec<{ bucket: string }>(`SELECT bucket FROM load_buckets WHERE start = ?`, open.start).toArray(),
+      );
+    for (let i = 0; i < 50 && (await stored()).every((r) => JSON.parse(r.bucket).requests !== 5); i++) await sleep(100);
+    await evict(name);
+    const after = await stub(name).snapshot();
+    expect(after.buckets.find((b) => b.start === open.start)).toMatchObject({ arrived: 10, requests: 5 });
+    // One more call: into the restored bucket while it is current, else into a new one.
+    await routeOk(name, apiKey, { cost: 1 });
+    const later = (await stub(name).snapshot()).buckets;
+    if (later.at(-1)!.start === open.start) {
+      expect(later.at(-1)).toMatchObject({ arrived: 11, requests: 6 });
+    } else {
+      expect(later.find((b) => b.start === open.start)).toMatchObject({ arrived: 10, requests: 5 });
+      expect(later.at(-1)).toMatchObject({ arrived: 1, requests: 1 });
+    }
   }, 40_000);
 });
