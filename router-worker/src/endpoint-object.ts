@@ -92,7 +92,7 @@ export class EndpointObject extends DurableObject<Env> {
     this.settings = loadConfig(env);
     this.rate = new KeyRateLimit(this.settings.ROUTE_RATE_PER_KEY);
     this.workers = new WorkerRoster(this.settings.STALE_AFTER_MS, (query, ...bindings) => this.write(query, ...bindings));
-    const keep = (b: LoadBucket) => this.keepBucket(b);
+    const keep = (b: LoadBucket) => this.closeBucket(b);
     // Tables are created by the first write, which only an existing endpoint makes: a /route/ call
     // naming an unknown endpoint leaves nothing stored (anyone can send those, without a key).
     this.tablesReady = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'workers')`).one().n === 2;
@@ -259,7 +259,7 @@ export class EndpointObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.flushPending = false;
     const open = this.history.buckets[this.history.buckets.length - 1];
-    if (open && this.tablesReady) this.keepBucket(open);
+    if (open && this.tablesReady) this.storeBucket(open);
   }
 
   // ------------------------------------------------------------------ internals
@@ -296,9 +296,14 @@ export class EndpointObject extends DurableObject<Env> {
     this.sql.exec(query, ...bindings);
   }
 
-  /** A bucket of the load history, stored (again, if open before); those older than the history's hour go. */
-  private keepBucket(bucket: LoadBucket): void {
+  /** A bucket of the load history, stored (again, if stored while open). */
+  private storeBucket(bucket: LoadBucket): void {
     this.write(`INSERT OR REPLACE INTO load_buckets (start, bucket) VALUES (?, ?)`, bucket.start, JSON.stringify(bucket));
+  }
+
+  /** A bucket that closed, stored; those older than the history's hour go (once a bucket, not each flush). */
+  private closeBucket(bucket: LoadBucket): void {
+    this.storeBucket(bucket);
     this.write(`DELETE FROM load_buckets WHERE start <= ?`, bucket.start - LOAD_HISTORY_BUCKETS * LOAD_BUCKET_MS);
   }
 
@@ -369,7 +374,6 @@ export class EndpointObject extends DurableObject<Env> {
     }
     return this.history.at(now, () => this.workers.readyCapacity(now));
   }
-
 
   private changeOrTimeout(ms: number): Promise<void> {
     return new Promise((resolve) => {
