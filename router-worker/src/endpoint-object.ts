@@ -5,20 +5,22 @@
 // 10-s buckets (so the scaler's forecast survives one): a bucket is stored when it closes, and the open
 // one by an alarm within OPEN_BUCKET_FLUSH_MS of a change, so at most a second of counts is lost.
 // The parts it coordinates: its workers (worker-roster.ts), the requests in flight
-// (core/request-ledger.ts), the load history (load-history.ts) and the per-key limit (core/key-rate-limit.ts).
+// (core/request-ledger.ts), the load history (load-history.ts, stored by load-history-store.ts) and
+// the per-key limit (core/key-rate-limit.ts).
 import { DurableObject } from "cloudflare:workers";
 import type { GroupTraffic } from "../../core/group-metrics.ts";
 import { groupByShare, pickAcrossGroups } from "../../core/group-routing.ts";
 import { KeyRateLimit } from "../../core/key-rate-limit.ts";
 import { RequestLedger } from "../../core/request-ledger.ts";
 import { phaseOf } from "../../core/routing.ts";
-import { LOAD_BUCKET_MS, LOAD_HISTORY_BUCKETS, LoadBucket, type EndpointSnapshot, type WorkerSnapshot } from "../../core/snapshot.ts";
+import type { EndpointSnapshot, LoadBucket, WorkerSnapshot } from "../../core/snapshot.ts";
 import type { WorkerStatus } from "../../core/wire.ts";
 import { log } from "../../core/log.ts";
-import { WorkerRoster, type WorkerRecord } from "./worker-roster.ts";
+import { WorkerRoster, type SqlWrite, type WorkerRecord } from "./worker-roster.ts";
 import { loadConfig, type RouterConfig } from "./config.ts";
 import { database, loadRoutingConfig, type RoutingConfig } from "./endpoint-store.ts";
 import { LoadHistory } from "./load-history.ts";
+import { LOAD_BUCKETS_TABLE, LoadHistoryStore } from "./load-history-store.ts";
 
 /** reqnums are reserved this many at a time: one storage write per block, none per route. */
 const SEQ_BLOCK = 1024;
@@ -37,8 +39,6 @@ const DEFAULT_REPLAY_TIMEOUT_S = 60;
  * row per second at most, only while the endpoint has traffic or reports.
  */
 const OPEN_BUCKET_FLUSH_MS = 1_000;
-/** The load history's buckets (see LoadHistory), so an eviction does not blind the scaler. */
-const LOAD_BUCKETS_TABLE = `CREATE TABLE IF NOT EXISTS load_buckets (start INTEGER PRIMARY KEY, bucket TEXT NOT NULL)`;
 
 export interface RouteCall {
   endpoint: string;
@@ -79,6 +79,7 @@ export class EndpointObject extends DurableObject<Env> {
   private readonly workers: WorkerRoster;
   private readonly requests = new RequestLedger((idx, workerId) => this.workers.dropPending(workerId, idx));
   private readonly history: LoadHistory;
+  private readonly stored: LoadHistoryStore;
   private readonly waiters = new Set<() => void>();
   private readonly rate: KeyRateLimit;
   private held = 0;
@@ -91,8 +92,10 @@ export class EndpointObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.settings = loadConfig(env);
     this.rate = new KeyRateLimit(this.settings.ROUTE_RATE_PER_KEY);
-    this.workers = new WorkerRoster(this.settings.STALE_AFTER_MS, (query, ...bindings) => this.write(query, ...bindings));
-    const keep = (b: LoadBucket) => this.closeBucket(b);
+    const write: SqlWrite = (query, ...bindings) => this.write(query, ...bindings);
+    this.workers = new WorkerRoster(this.settings.STALE_AFTER_MS, write);
+    this.stored = new LoadHistoryStore(this.sql, write);
+    const keep = (b: LoadBucket) => this.stored.close(b);
     // Tables are created by the first write, which only an existing endpoint makes: a /route/ call
     // naming an unknown endpoint leaves nothing stored (anyone can send those, without a key).
     this.tablesReady = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'workers')`).one().n === 2;
@@ -106,7 +109,7 @@ export class EndpointObject extends DurableObject<Env> {
       if (row.key === "endpoint_id") this.endpointId = Number(row.value);
     }
     this.workers.restore(this.sql.exec<{ state: string }>(`SELECT state FROM workers`));
-    this.history = new LoadHistory(this.storedBuckets(Date.now()), keep);
+    this.history = new LoadHistory(this.stored.restore(Date.now()), keep);
   }
 
   // ------------------------------------------------------------------ RPC
@@ -259,7 +262,7 @@ export class EndpointObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.flushPending = false;
     const open = this.history.buckets[this.history.buckets.length - 1];
-    if (open && this.tablesReady) this.storeBucket(open);
+    if (open && this.tablesReady) this.stored.store(open);
   }
 
   // ------------------------------------------------------------------ internals
@@ -294,34 +297,6 @@ export class EndpointObject extends DurableObject<Env> {
       this.tablesReady = true;
     }
     this.sql.exec(query, ...bindings);
-  }
-
-  /** A bucket of the load history, stored (again, if stored while open). */
-  private storeBucket(bucket: LoadBucket): void {
-    this.write(`INSERT OR REPLACE INTO load_buckets (start, bucket) VALUES (?, ?)`, bucket.start, JSON.stringify(bucket));
-  }
-
-  /** A bucket that closed, stored; those older than the history's hour go (once a bucket, not each flush). */
-  private closeBucket(bucket: LoadBucket): void {
-    this.storeBucket(bucket);
-    this.write(`DELETE FROM load_buckets WHERE start <= ?`, bucket.start - LOAD_HISTORY_BUCKETS * LOAD_BUCKET_MS);
-  }
-
-  /** The stored buckets of the last hour, oldest first; a row that does not parse is skipped. */
-  private storedBuckets(now: number): LoadBucket[] {
-    // Objects whose tables predate the stored history get its table here.
-    this.sql.exec(LOAD_BUCKETS_TABLE);
-    const since = now - LOAD_HISTORY_BUCKETS * LOAD_BUCKET_MS;
-    const out: LoadBucket[] = [];
-    for (const row of this.sql.exec<{ bucket: string }>(`SELECT bucket FROM load_buckets WHERE start > ? ORDER BY start`, since)) {
-      try {
-        const parsed = LoadBucket.safeParse(JSON.parse(row.bucket));
-        if (parsed.success) out.push(parsed.data);
-      } catch {
-        // not JSON: skipped like any row that does not parse
-      }
-    }
-    return out;
   }
 
   /** Whether the reporting worker was created for the endpoint this object serves now. */
